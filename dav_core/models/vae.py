@@ -1,0 +1,49 @@
+"""VAE helpers: frames to latents and depth latents to disparity, in chunks.
+
+RGB latents are the posterior mode times ``scaling_factor`` (no sampling, so encoding is
+deterministic). Depth is encoded as three identical channels and decodes to three channels whose
+mean, mapped from [-1,1] to [0,1], is the relative disparity.
+"""
+
+from __future__ import annotations
+
+import torch
+from diffusers import AutoencoderKLTemporalDecoder
+
+
+def encode_frames(vae: AutoencoderKLTemporalDecoder, frames: torch.Tensor, chunk_size: int = 16) -> torch.Tensor:
+    """Encode frames [N,3,H,W] in [-1,1] to scaled latents [N,C,H/8,W/8] (float32, on the input's device)."""
+    if frames.ndim != 4 or frames.shape[1] != 3:
+        raise ValueError(f"frames must be [N,3,H,W], got {list(frames.shape)}")
+    dtype, device = vae.dtype, vae.device
+    latents = [
+        vae.encode(chunk.to(device=device, dtype=dtype)).latent_dist.mode().float()
+        for chunk in frames.split(max(1, chunk_size))
+    ]
+    return (torch.cat(latents) * vae.config.scaling_factor).to(frames.device)  # [N,C,h,w]
+
+
+def decode_latents(vae: AutoencoderKLTemporalDecoder, latents: torch.Tensor) -> torch.Tensor:
+    """Decode one temporal chunk of scaled latents [N,C,h,w] to images [N,3,H,W] (float32)."""
+    scaled = (latents / vae.config.scaling_factor).to(device=vae.device, dtype=vae.dtype)
+    return vae.decode(scaled, num_frames=latents.shape[0]).sample.float().to(latents.device)
+
+
+def latents_to_disparity(vae: AutoencoderKLTemporalDecoder, latents: torch.Tensor, chunk_size: int = 16) -> torch.Tensor:
+    """Depth latents [N,C,h,w] to relative disparity [N,H,W] in [0,1], decoded ``chunk_size`` frames at a time.
+
+    The temporal decoder mixes frames within a chunk; chunks here do not overlap (the long-video
+    runner blends overlapping chunks itself).
+    """
+    images = torch.cat([decode_latents(vae, c) for c in latents.split(max(1, chunk_size))])  # [N,3,H,W]
+    return images_to_disparity(images)
+
+
+def images_to_disparity(images: torch.Tensor) -> torch.Tensor:
+    """Decoded depth images [N,3,H,W] in [-1,1] to disparity [N,H,W] in [0,1]."""
+    return (images.mean(dim=1) * 0.5 + 0.5).clamp(0.0, 1.0)
+
+
+def encode_normalized_depth(vae: AutoencoderKLTemporalDecoder, depth: torch.Tensor, chunk_size: int = 16) -> torch.Tensor:
+    """Encode normalised depth [N,H,W] in [-1,1] as 3 replicated channels to scaled latents [N,C,h,w]."""
+    return encode_frames(vae, depth[:, None].expand(-1, 3, -1, -1), chunk_size)

@@ -1,0 +1,70 @@
+"""Depth of one window of frames: every frame denoised jointly in one UNet pass per step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .ensemble import ensemble_disparity
+from .denoise import denoise_latents
+from .models.loading import DAVModel
+from .models.vae import encode_frames, latents_to_disparity
+from .resize import FrameGeometry
+from .sampling import make_noise
+
+
+@dataclass(frozen=True)
+class DepthSettings:
+    """User settings of a depth prediction."""
+
+    steps: int = 3
+    seed: int = 0
+    ensemble: int = 1
+    max_resolution: int | None = 960
+    chunk_size: int = 16  # frames per VAE encode/decode call
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.steps <= 50:
+            raise ValueError(f"steps must be in 1..50, got {self.steps}")
+        if not 1 <= self.ensemble <= 32:
+            raise ValueError(f"ensemble must be in 1..32, got {self.ensemble}")
+        if self.chunk_size < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {self.chunk_size}")
+
+
+def frames_to_tensor(frames) -> torch.Tensor:
+    """Frames [T,H,W,3] in [0,1] (numpy or torch) -> float32 [T,3,H,W] in [-1,1], validated."""
+    frames = torch.as_tensor(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"frames must be [T,H,W,3] RGB, got shape {list(frames.shape)}")
+    if frames.shape[0] == 0:
+        raise ValueError("frames is empty: at least one frame is needed")
+    frames = frames.float()
+    if not torch.isfinite(frames).all():
+        raise ValueError("frames contain NaN or infinite values")
+    if frames.min() < -1e-3 or frames.max() > 1 + 1e-3:
+        raise ValueError(f"frames must be in [0,1], got range [{frames.min():.3g}, {frames.max():.3g}]")
+    return frames.permute(0, 3, 1, 2).clamp(0, 1) * 2 - 1
+
+
+@torch.inference_mode()
+def predict_depth_window(model: DAVModel, frames, settings: DepthSettings = DepthSettings()) -> torch.Tensor:
+    """Relative disparity [T,H,W] in [0,1] (near = 1) for frames [T,H,W,3] in [0,1], at the input size.
+
+    All T frames are denoised together, so T is bounded by memory; longer clips go through the
+    long-video runner. With ``settings.ensemble`` > 1 the samples are combined by an aligned median.
+    """
+    video = frames_to_tensor(frames)  # [T,3,H,W]
+    geometry = FrameGeometry.plan(*video.shape[-2:], settings.max_resolution)
+    latents = encode_frames(model.vae, geometry.to_model(video), settings.chunk_size)[None]  # [1,T,4,h,w]
+    generator = torch.Generator().manual_seed(settings.seed)
+    members = []
+    for _ in range(settings.ensemble):
+        noise = make_noise(tuple(latents.shape), generator)
+        depth_latents = denoise_latents(
+            model.unet, latents, noise, steps=settings.steps, scheduler_config=model.scheduler_config
+        )
+        members.append(latents_to_disparity(model.vae, depth_latents[0], settings.chunk_size).cpu())  # [T,ph,pw]
+    disparity, _ = ensemble_disparity(torch.stack(members))
+    return geometry.to_input(disparity)

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .ensemble import ensemble_disparity
 from .denoise import denoise_latents
+from .ensemble import ensemble_disparity
 from .models.loading import DAVModel
 from .models.vae import encode_frames, latents_to_disparity
 from .resize import FrameGeometry
@@ -65,6 +65,8 @@ def predict_depth_window(model: DAVModel, frames, settings: DepthSettings = Dept
         depth_latents = denoise_latents(
             model.unet, latents, noise, steps=settings.steps, scheduler_config=model.scheduler_config
         )
-        members.append(latents_to_disparity(model.vae, depth_latents[0], settings.chunk_size).cpu())  # [T,ph,pw]
+        members.append(
+            latents_to_disparity(model.vae, depth_latents[0], settings.chunk_size).cpu()
+        )  # [T,ph,pw]
     disparity, _ = ensemble_disparity(torch.stack(members))
     return geometry.to_input(disparity)

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 MODEL_MULTIPLE = 64  # VAE /8 and three UNet downsamplings /8
+MIN_MODEL_SIZE = 128  # below this the UNet's deepest stage is 1x1 and its GroupNorms see one value per group
 
 
 @dataclass(frozen=True)
@@ -23,14 +24,16 @@ class FrameGeometry:
     padded_size: tuple[int, int]
 
     @classmethod
-    def plan(cls, height: int, width: int, max_resolution: int | None, multiple: int = MODEL_MULTIPLE) -> FrameGeometry:
+    def plan(
+        cls, height: int, width: int, max_resolution: int | None, multiple: int = MODEL_MULTIPLE
+    ) -> FrameGeometry:
         if height < 1 or width < 1:
             raise ValueError(f"frames must have a positive height and width, got {height}x{width}")
         if max_resolution is not None and max_resolution < multiple:
             raise ValueError(f"max_resolution must be >= {multiple}, got {max_resolution}")
         scale = 1.0 if max_resolution is None else min(1.0, max_resolution / max(height, width))
         h, w = max(1, round(height * scale)), max(1, round(width * scale))
-        ph, pw = -(-h // multiple) * multiple, -(-w // multiple) * multiple
+        ph, pw = (max(MIN_MODEL_SIZE, -(-n // multiple) * multiple) for n in (h, w))
         return cls((height, width), (h, w), (ph, pw))
 
     def to_model(self, frames: torch.Tensor) -> torch.Tensor:
@@ -38,7 +41,9 @@ class FrameGeometry:
         if tuple(frames.shape[-2:]) != self.input_size:
             raise ValueError(f"frames are {tuple(frames.shape[-2:])}, expected {self.input_size}")
         if self.resized_size != self.input_size:
-            frames = F.interpolate(frames, size=self.resized_size, mode="bilinear", antialias=True, align_corners=False)
+            frames = F.interpolate(
+                frames, size=self.resized_size, mode="bilinear", antialias=True, align_corners=False
+            )
         (h, w), (ph, pw) = self.resized_size, self.padded_size
         if (ph, pw) != (h, w):
             frames = F.pad(frames, (0, pw - w, 0, ph - h), mode="replicate")

@@ -21,7 +21,9 @@ def flow_match_sigmas(num_steps: int, scheduler_config: dict) -> torch.Tensor:
     if num_steps < 1:
         raise ValueError(f"steps must be >= 1, got {num_steps}")
     if scheduler_config.get("use_dynamic_shifting"):
-        raise ValueError("scheduler configs with use_dynamic_shifting=true are not supported (DAV uses a static shift)")
+        raise ValueError(
+            "scheduler configs with use_dynamic_shifting=true are not supported (DAV uses a static shift)"
+        )
     train_steps = int(scheduler_config.get("num_train_timesteps", 1000))
     shift = float(scheduler_config.get("shift", 1.0))
 
@@ -60,6 +62,8 @@ def euler_sample(
     return x
 
 
-def make_noise(shape: tuple[int, ...], generator: torch.Generator, device: torch.device | str = "cpu") -> torch.Tensor:
+def make_noise(
+    shape: tuple[int, ...], generator: torch.Generator, device: torch.device | str = "cpu"
+) -> torch.Tensor:
     """Standard normal noise drawn on the generator's device and moved to ``device`` (same on CPU and GPU)."""
     return torch.randn(shape, generator=generator, device=generator.device).to(device)

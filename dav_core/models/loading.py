@@ -120,7 +120,9 @@ def _load_folder(path: Path, dtype, device, components) -> DAVModel:
         folder = path / name
         if not folder.is_dir():
             if name == "unet_interp":
-                logger.warning("%s has no unet_interp/: long videos will fall back to keyframe-free windows", path)
+                logger.warning(
+                    "%s has no unet_interp/: long videos will fall back to keyframe-free windows", path
+                )
                 continue
             present = sorted(p.name for p in path.iterdir() if p.is_dir())
             raise CheckpointError(
@@ -242,7 +244,9 @@ def infer_config(name: str, state_dict: dict[str, torch.Tensor]) -> dict:
                 "out_channels": state_dict["conv_out.weight"].shape[0],
                 "block_out_channels": widths,
                 "layers_per_block": _count(state_dict, r"down_blocks\.0\.resnets\.(\d+)\."),
-                "cross_attention_dim": state_dict["down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight"].shape[1],
+                "cross_attention_dim": state_dict[
+                    "down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight"
+                ].shape[1],
                 "num_attention_heads": [max(1, w // 64) for w in widths],
             }
         widths = _stage_widths(state_dict, "encoder.down_blocks.{}.resnets.0.conv2.weight")
@@ -256,7 +260,9 @@ def infer_config(name: str, state_dict: dict[str, torch.Tensor]) -> dict:
             "scaling_factor": 0.18215,
         }
     except KeyError as err:
-        raise CheckpointError(f"cannot infer a {name} config: the checkpoint has no key {err}; is it a {name}?") from None
+        raise CheckpointError(
+            f"cannot infer a {name} config: the checkpoint has no key {err}; is it a {name}?"
+        ) from None
 
 
 def _stage_widths(state_dict, pattern: str) -> list[int]:
@@ -283,12 +289,19 @@ def _load_bundle(path: Path, dtype, device, components) -> DAVModel:
         )
     loaded = {
         name: load_component(
-            name, path, config=_config_from_metadata(metadata, name), dtype=dtype, device=device, prefix=name + "."
+            name,
+            path,
+            config=_config_from_metadata(metadata, name),
+            dtype=dtype,
+            device=device,
+            prefix=name + ".",
         )
         for name in components
         if name in present
     }
-    scheduler = json.loads(metadata["scheduler"]) if "scheduler" in metadata else dict(DEFAULT_SCHEDULER_CONFIG)
+    scheduler = (
+        json.loads(metadata["scheduler"]) if "scheduler" in metadata else dict(DEFAULT_SCHEDULER_CONFIG)
+    )
     return DAVModel(scheduler_config=scheduler, **loaded)
 
 
@@ -304,7 +317,9 @@ def load_dav_components(
     """Load a DAV model from one safetensors file per component."""
     parts = {"unet": unet, "vae": vae, "unet_interp": unet_interp}
     loaded = {n: load_component(n, p, dtype=dtype, device=device) for n, p in parts.items() if p is not None}
-    return DAVModel(scheduler_config=scheduler_config or dict(DEFAULT_SCHEDULER_CONFIG), source=str(unet), **loaded)
+    return DAVModel(
+        scheduler_config=scheduler_config or dict(DEFAULT_SCHEDULER_CONFIG), source=str(unet), **loaded
+    )
 
 
 def save_bundle(model: DAVModel, path: str | Path) -> None:
@@ -367,9 +382,13 @@ def _download_from_hub(repo_id: str) -> Path:
     try:
         from huggingface_hub import snapshot_download
     except ImportError as err:
-        raise FileNotFoundError(f"{repo_id!r} is not a local path and huggingface_hub is not installed") from err
+        raise FileNotFoundError(
+            f"{repo_id!r} is not a local path and huggingface_hub is not installed"
+        ) from err
     logger.info("downloading %s from the hub", repo_id)
     try:
         return Path(snapshot_download(repo_id, allow_patterns=["*.json", "*.safetensors"]))
     except Exception as err:
-        raise FileNotFoundError(f"{repo_id!r} is neither a local path nor a downloadable hub model: {err}") from err
+        raise FileNotFoundError(
+            f"{repo_id!r} is neither a local path nor a downloadable hub model: {err}"
+        ) from err

@@ -13,7 +13,9 @@ import torch.nn.functional as F
 from diffusers.models.attention_processor import Attention
 
 
-def rotary_tables(positions: torch.Tensor, head_dim: int, theta: float = 10000.0) -> tuple[torch.Tensor, torch.Tensor]:
+def rotary_tables(
+    positions: torch.Tensor, head_dim: int, theta: float = 10000.0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """cos and sin tables for ``positions`` [B,F]; each is [B,1,F,head_dim/2] in float32.
 
     Angles are computed in float64 so large frame indices keep their precision.
@@ -92,7 +94,11 @@ class RotaryTemporalAttnProcessor:
         def heads(t: torch.Tensor) -> torch.Tensor:
             return t.unflatten(-1, (attn.heads, -1)).transpose(1, 2)  # [B*S,heads,F,D]
 
-        query, key, value = heads(attn.to_q(hidden_states)), heads(attn.to_k(hidden_states)), heads(attn.to_v(hidden_states))
+        query, key, value = (
+            heads(attn.to_q(hidden_states)),
+            heads(attn.to_k(hidden_states)),
+            heads(attn.to_v(hidden_states)),
+        )
         cos, sin = self.frame_positions.tables(query.shape[-1], batch_tokens // positions.shape[0])
         query, key = apply_rotary(query, cos, sin), apply_rotary(key, cos, sin)
         out = F.scaled_dot_product_attention(query, key, value)  # [B*S,heads,F,D]

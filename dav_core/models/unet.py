@@ -111,7 +111,9 @@ class UNetSpatioTemporalRopeConditionModel(UNetSpatioTemporalConditionModel):
         if position_ids is None:
             position_ids = torch.arange(num_frames, device=sample.device).expand(batch_size, num_frames)
         elif position_ids.shape != (batch_size, num_frames):
-            raise ValueError(f"position_ids must be [B,F]={[batch_size, num_frames]}, got {list(position_ids.shape)}")
+            raise ValueError(
+                f"position_ids must be [B,F]={[batch_size, num_frames]}, got {list(position_ids.shape)}"
+            )
         self.frame_positions.set(position_ids.to(sample.device))
 
         if encoder_hidden_states is None:
@@ -131,8 +133,14 @@ class UNetSpatioTemporalRopeConditionModel(UNetSpatioTemporalConditionModel):
         sample = self.conv_in(sample)
         skips = (sample,)
         for block in self.down_blocks:
-            kwargs = {"encoder_hidden_states": encoder_hidden_states} if getattr(block, "has_cross_attention", False) else {}
-            sample, res = block(hidden_states=sample, temb=emb, image_only_indicator=image_only_indicator, **kwargs)
+            kwargs = (
+                {"encoder_hidden_states": encoder_hidden_states}
+                if getattr(block, "has_cross_attention", False)
+                else {}
+            )
+            sample, res = block(
+                hidden_states=sample, temb=emb, image_only_indicator=image_only_indicator, **kwargs
+            )
             skips += res
 
         sample = self.mid_block(
@@ -146,7 +154,11 @@ class UNetSpatioTemporalRopeConditionModel(UNetSpatioTemporalConditionModel):
             res, skips = skips[-len(block.resnets) :], skips[: -len(block.resnets)]
             is_last = i == len(self.up_blocks) - 1
             upsample_size = skips[-1].shape[2:] if upsample_by_size and not is_last else None
-            kwargs = {"encoder_hidden_states": encoder_hidden_states} if getattr(block, "has_cross_attention", False) else {}
+            kwargs = (
+                {"encoder_hidden_states": encoder_hidden_states}
+                if getattr(block, "has_cross_attention", False)
+                else {}
+            )
             sample = block(
                 hidden_states=sample,
                 temb=emb,

@@ -11,7 +11,9 @@ import torch
 from diffusers import AutoencoderKLTemporalDecoder
 
 
-def encode_frames(vae: AutoencoderKLTemporalDecoder, frames: torch.Tensor, chunk_size: int = 16) -> torch.Tensor:
+def encode_frames(
+    vae: AutoencoderKLTemporalDecoder, frames: torch.Tensor, chunk_size: int = 16
+) -> torch.Tensor:
     """Encode frames [N,3,H,W] in [-1,1] to scaled latents [N,C,H/8,W/8] (float32, on the input's device)."""
     if frames.ndim != 4 or frames.shape[1] != 3:
         raise ValueError(f"frames must be [N,3,H,W], got {list(frames.shape)}")
@@ -29,7 +31,9 @@ def decode_latents(vae: AutoencoderKLTemporalDecoder, latents: torch.Tensor) -> 
     return vae.decode(scaled, num_frames=latents.shape[0]).sample.float().to(latents.device)
 
 
-def latents_to_disparity(vae: AutoencoderKLTemporalDecoder, latents: torch.Tensor, chunk_size: int = 16) -> torch.Tensor:
+def latents_to_disparity(
+    vae: AutoencoderKLTemporalDecoder, latents: torch.Tensor, chunk_size: int = 16
+) -> torch.Tensor:
     """Depth latents [N,C,h,w] to relative disparity [N,H,W] in [0,1], decoded ``chunk_size`` frames at a time.
 
     The temporal decoder mixes frames within a chunk; chunks here do not overlap (the long-video
@@ -44,6 +48,8 @@ def images_to_disparity(images: torch.Tensor) -> torch.Tensor:
     return (images.mean(dim=1) * 0.5 + 0.5).clamp(0.0, 1.0)
 
 
-def encode_normalized_depth(vae: AutoencoderKLTemporalDecoder, depth: torch.Tensor, chunk_size: int = 16) -> torch.Tensor:
+def encode_normalized_depth(
+    vae: AutoencoderKLTemporalDecoder, depth: torch.Tensor, chunk_size: int = 16
+) -> torch.Tensor:
     """Encode normalised depth [N,H,W] in [-1,1] as 3 replicated channels to scaled latents [N,C,h,w]."""
     return encode_frames(vae, depth[:, None].expand(-1, 3, -1, -1), chunk_size)

@@ -140,14 +140,16 @@ def test_image_folder_stride_resolution_and_16bit(tmp_path: Path) -> None:
     np.testing.assert_allclose(frames[1], (3007 / 65535), atol=1e-6)  # 16 bits survive
 
 
-def test_single_image_and_exr_input(tmp_path: Path) -> None:
-    import OpenEXR
-
+def test_single_image_input(tmp_path: Path) -> None:
     Image.fromarray(np.full((30, 60, 3), 200, dtype=np.uint8)).save(tmp_path / "one.jpg")
     info, frames = open_frames(tmp_path / "one.jpg", max_resolution=30)
     assert (info.num_frames, info.width, info.height) == (1, 60, 30)
     (frame,) = list(frames)
     assert frame.shape == (15, 30, 3)
+
+
+def test_exr_image_input(tmp_path: Path) -> None:
+    OpenEXR = pytest.importorskip("OpenEXR")
     rgb = np.random.default_rng(0).uniform(0, 1, (5, 4, 3)).astype(np.float32)
     with OpenEXR.File({"compression": OpenEXR.ZIP_COMPRESSION}, {"RGB": rgb}) as exr:
         exr.write(str(tmp_path / "img.exr"))
@@ -242,12 +244,11 @@ def test_png16_clips_out_of_range(tmp_path: Path) -> None:
 
 
 def test_exr_round_trip(tmp_path: Path) -> None:
+    OpenEXR = pytest.importorskip("OpenEXR")
     frames = depth_frames(2)
     with ExrSequenceWriter(tmp_path, NORM, expected_frames=2) as writer:
         for index, depth in enumerate(frames):
             writer.write(index, depth)
-    import OpenEXR
-
     for index, depth in enumerate(frames):
         decoded, norm = read_depth_exr(tmp_path / f"depth_{index:06d}.exr")
         assert decoded.dtype == np.float32
@@ -398,6 +399,7 @@ def test_resume(tmp_path: Path) -> None:
 
 
 def test_resume_exr_and_unsupported_format(tmp_path: Path) -> None:
+    pytest.importorskip("OpenEXR")
     frames = depth_frames(3, 6, 6)
     write_interrupted(ExrSequenceWriter(tmp_path, NORM, expected_frames=3), frames, stop_after=2)
     (tmp_path / "depth_000001.exr").write_bytes(b"\x76\x2f\x31\x01garbage")

@@ -85,7 +85,7 @@ def check_plan(plan: VideoPlan) -> None:
 
 @pytest.mark.parametrize(
     "window,overlap,max_kf,pass_overlap",
-    [(8, 0, 32, 2), (8, 3, 32, 2), (3, 0, 2, 1), (16, 13, 40, 0), (5, 2, 7, 3), (8, 0, 4, 2), (4, 1, 3, 0)],
+    [(8, 0, 32, 2), (8, 3, 32, 2), (3, 0, 2, 1), (16, 13, 40, 0), (5, 2, 7, 3), (4, 1, 3, 0)],
 )
 def test_exhaustive_lengths(window: int, overlap: int, max_kf: int, pass_overlap: int) -> None:
     for n in range(1, 501):
@@ -106,7 +106,7 @@ def plan_args(draw):
     return n, window, overlap, max_kf, pass_overlap
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(plan_args())
 def test_random_settings(args) -> None:
     n, window, overlap, max_kf, pass_overlap = args

@@ -1,0 +1,198 @@
+"""Pinhole cameras (OpenCV convention) and camera trajectories.
+
+OpenCV camera: x right, y down, z forward; pixel (u, v) = (column, row) with the centre of the top-left
+pixel at (0, 0), so ``u = fx * X / Z + cx``. Poses are camera-to-world 4x4 matrices in the y-up world frame.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .scene import axis_angle
+
+
+def intrinsics_from_fov(width: int, height: int, fov_x_deg: float) -> np.ndarray:
+    """3x3 K with square pixels and the principal point at the image centre."""
+    fx = 0.5 * width / math.tan(math.radians(fov_x_deg) / 2)
+    return np.array([[fx, 0.0, (width - 1) / 2], [0.0, fx, (height - 1) / 2], [0.0, 0.0, 1.0]])
+
+
+def look_at(eye, target, up=(0.0, 1.0, 0.0)) -> np.ndarray:
+    """Camera-to-world pose (OpenCV axes) at ``eye`` looking at ``target`` with world ``up`` above."""
+    eye = np.asarray(eye, np.float64)
+    f = np.asarray(target, np.float64) - eye
+    f = f / np.linalg.norm(f)
+    r = np.cross(f, np.asarray(up, np.float64))
+    if np.linalg.norm(r) < 1e-8:  # looking straight up/down
+        r = np.cross(f, np.array([0.0, 0.0, 1.0]))
+    r = r / np.linalg.norm(r)
+    d = np.cross(f, r)
+    pose = np.eye(4)
+    pose[:3, 0], pose[:3, 1], pose[:3, 2], pose[:3, 3] = r, d, f, eye
+    return pose
+
+
+def pixel_rays(K: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Camera-frame ray directions with z = 1 for every pixel centre, [H, W, 3] float64."""
+    v, u = np.meshgrid(np.arange(height, dtype=np.float64), np.arange(width, dtype=np.float64), indexing="ij")
+    x = (u - K[0, 2] - K[0, 1] * (v - K[1, 2]) / K[1, 1]) / K[0, 0]
+    y = (v - K[1, 2]) / K[1, 1]
+    return np.stack([x, y, np.ones_like(x)], axis=-1)
+
+
+@dataclass
+class CameraTrack:
+    """Everything a renderer needs about the camera of one clip."""
+
+    K: np.ndarray  # [3,3]
+    c2w: np.ndarray  # [T,4,4]
+    times: np.ndarray  # [T] seconds
+    height: int
+    width: int
+    near: float = 0.05
+    far: float = 400.0
+
+    @property
+    def frames(self) -> int:
+        return len(self.times)
+
+
+# ------------------------------------------------------------------------------------------ trajectories
+
+TRAJECTORIES = ("orbit", "dolly", "pan", "tracking")
+
+
+def _smooth_noise(rng: np.random.Generator, times: np.ndarray, dims: int, freqs=(0.7, 1.9, 4.3, 7.1)) -> np.ndarray:
+    """Sum of random-phase sinusoids, [T, dims], roughly unit amplitude: hand-held camera shake."""
+    out = np.zeros((len(times), dims))
+    for f in freqs:
+        ff = f * rng.uniform(0.8, 1.25, dims)
+        phase = rng.uniform(0, 2 * np.pi, dims)
+        out += np.sin(2 * np.pi * ff[None] * times[:, None] + phase[None]) / math.sqrt(f)
+    return out / 1.5
+
+
+def apply_shake(rng: np.random.Generator, c2w: np.ndarray, times: np.ndarray, trans_m: float, rot_deg: float) -> np.ndarray:
+    """Hand-held shake: small smooth translation and rotation jitter in the camera frame."""
+    tn = _smooth_noise(rng, times, 3) * trans_m
+    rn = np.radians(_smooth_noise(rng, times, 3) * rot_deg)
+    out = c2w.copy()
+    for i in range(len(times)):
+        r = c2w[i, :3, :3]
+        dr = np.eye(3)
+        for ax in range(3):
+            e = np.zeros(3)
+            e[ax] = 1
+            dr = dr @ axis_angle(e, rn[i, ax])
+        out[i, :3, :3] = r @ dr
+        out[i, :3, 3] = c2w[i, :3, 3] + r @ tn[i]
+    return out
+
+
+def _sane_targets(eyes: np.ndarray, targets: np.ndarray, min_dist: float, pitch_range) -> np.ndarray:
+    fwd = targets - eyes
+    horiz = np.linalg.norm(fwd[:, [0, 2]], axis=1)
+    out = targets.copy()
+    # where the target is (almost) straight below/above, keep the previous heading
+    for i in range(len(eyes)):
+        h = horiz[i]
+        if h < 1e-6:
+            d = fwd[i - 1, [0, 2]] if i else np.array([0.0, 1.0])
+            d = d / max(np.linalg.norm(d), 1e-9)
+        else:
+            d = fwd[i, [0, 2]] / h
+        dist = max(h, min_dist)
+        pitch = math.degrees(math.atan2(fwd[i, 1], max(h, 1e-9)))
+        pitch = min(max(pitch, pitch_range[0]), pitch_range[1])
+        out[i, [0, 2]] = eyes[i, [0, 2]] + d * dist
+        out[i, 1] = eyes[i, 1] + dist * math.tan(math.radians(pitch))
+    return out
+
+
+def make_trajectory(
+    kind: str,
+    rng: np.random.Generator,
+    times: np.ndarray,
+    *,
+    center: np.ndarray,
+    radius: float,
+    height: Callable[[np.ndarray], np.ndarray] | float,
+    speed: float,
+    clamp: Callable[[np.ndarray], np.ndarray] | None = None,
+    look_height: float | None = None,
+    max_length: float | None = None,
+    heading: float | None = None,
+    min_dist: float = 1.5,
+    pitch_range: tuple[float, float] = (-35.0, 20.0),
+) -> tuple[np.ndarray, dict]:
+    """Camera-to-world poses [T,4,4] and a description of the path.
+
+    ``center`` (world xyz) is the point of interest, ``radius`` the horizontal distance the path may use
+    around it, ``height`` the eye height (a constant or a function of xz positions [N,2] -> [N] giving the
+    height above ground), ``speed`` m/s (rad/s for pans), ``clamp`` projects eye positions [N,3] into the
+    free space of the scene, ``max_length`` bounds the length of straight moves (default 1.8 * radius) and
+    ``heading`` fixes their direction (radians about y; default random). Look-at targets are pushed to at
+    least ``min_dist`` m horizontally and the pitch is limited to ``pitch_range`` degrees.
+    """
+    center = np.asarray(center, np.float64)
+    T = len(times)
+    dur = float(times[-1] - times[0]) if T > 1 else 0.0
+    look_h = center[1] if look_height is None else look_height
+
+    def eye_height(xz: np.ndarray) -> np.ndarray:
+        return height(xz) if callable(height) else np.full(len(xz), float(height))
+
+    info: dict = {"kind": kind, "speed": float(speed)}
+    if kind == "orbit":
+        r = radius * rng.uniform(0.45, 0.95)
+        omega = speed / max(r, 1e-3) * rng.choice([-1, 1])
+        a0 = rng.uniform(0, 2 * np.pi)
+        ang = a0 + omega * (times - times[0])
+        xz = np.stack([center[0] + r * np.sin(ang), center[2] + r * np.cos(ang)], -1)
+        eyes = np.stack([xz[:, 0], eye_height(xz), xz[:, 1]], -1)
+        if clamp is not None:
+            eyes = clamp(eyes)
+        tgt_off = rng.normal(0, 0.3, 3) * np.array([1, 0.3, 1])
+        targets = np.tile(np.array([center[0], look_h, center[2]]) + tgt_off, (T, 1))
+        info.update(radius=float(r), angular_speed=float(omega))
+    elif kind in ("dolly", "tracking"):
+        # straight move; dolly looks roughly along the motion, tracking looks sideways at the centre
+        heading = rng.uniform(0, 2 * np.pi) if heading is None else heading
+        direction = np.array([math.sin(heading), 0.0, math.cos(heading)])
+        length = min(speed * dur, 1.8 * radius if max_length is None else max_length)
+        start = center - direction * length / 2 + rng.normal(0, 0.2 * radius, 3) * np.array([1, 0, 1])
+        s = (times - times[0]) / max(dur, 1e-6) * length
+        xz = start[[0, 2]][None] + s[:, None] * direction[[0, 2]][None]
+        eyes = np.stack([xz[:, 0], eye_height(xz), xz[:, 1]], -1)
+        if clamp is not None:
+            eyes = clamp(eyes)
+        if kind == "dolly":
+            yaw_off = rng.normal(0, 0.25)
+            fwd = axis_angle(np.array([0.0, 1.0, 0.0]), yaw_off) @ direction
+            pitch = rng.uniform(-0.25, 0.05)
+            targets = eyes + fwd[None] * 5.0 + np.array([0, 5.0 * math.tan(pitch), 0])[None]
+        else:
+            targets = np.tile(np.array([center[0], look_h, center[2]]), (T, 1))
+        info.update(heading=float(heading), length=float(length))
+    elif kind == "pan":
+        eye = center + rng.normal(0, 0.3 * radius, 3) * np.array([1, 0, 1])
+        eyes = np.tile(eye, (T, 1))
+        eyes[:, 1] = eye_height(eyes[:, [0, 2]])
+        if clamp is not None:
+            eyes = clamp(eyes)
+        omega = speed * rng.choice([-1, 1])
+        a0 = rng.uniform(0, 2 * np.pi)
+        ang = a0 + omega * (times - times[0])
+        pitch = rng.uniform(-0.3, 0.05) + 0.1 * np.sin(times * rng.uniform(0.3, 1.0))
+        fwd = np.stack([np.sin(ang), np.tan(pitch), np.cos(ang)], -1)
+        targets = eyes + fwd * 3.0
+        info.update(angular_speed=float(omega))
+    else:
+        raise ValueError(f"unknown trajectory {kind!r}")
+    targets = _sane_targets(eyes, targets, min_dist, pitch_range)
+    c2w = np.stack([look_at(e, t) for e, t in zip(eyes, targets, strict=True)])
+    return c2w, info

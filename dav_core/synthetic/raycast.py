@@ -1,0 +1,385 @@
+"""Pure-torch ray caster: exact ray/primitive intersection for quads, boxes, spheres and triangle meshes.
+
+It is the fallback when no OpenGL context can be created, and the test oracle for the GL rasteriser.
+Rays are generated with camera-frame direction ``(x, y, 1)``, so the ray parameter *is* the z-depth.
+Shadows of the shadow-casting light are exact (shadow rays); texture filtering is trilinear with mip levels
+chosen from screen-space uv derivatives, like the GPU does.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .camera import CameraTrack, pixel_rays
+from .scene import Primitive, Scene, box_face_frames
+from .shading import RenderResult, shade, sky_color, to_uint8, tonemap
+from .textures import get_texture
+
+INF = float("inf")
+
+
+class _MeshAccel:
+    """Triangles grouped into spatially coherent chunks with bounding boxes."""
+
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray, dtype: torch.dtype, chunk: int = 96):
+        v = vertices.astype(np.float64)
+        tri = v[faces]  # [M,3,3]
+        cen = tri.mean(1)
+        lo, hi = cen.min(0), cen.max(0)
+        q = np.clip(((cen - lo) / np.maximum(hi - lo, 1e-9) * 1023).astype(np.int64), 0, 1023)
+        code = np.zeros(len(q), np.int64)
+        for bit in range(10):  # Morton order
+            for ax in range(3):
+                code |= ((q[:, ax] >> bit) & 1) << (3 * bit + ax)
+        order = np.argsort(code, kind="stable")
+        self.order = torch.from_numpy(order)
+        tri = tri[order]
+        m = len(tri)
+        n_chunks = math.ceil(m / chunk)
+        pad = n_chunks * chunk - m
+        if pad:
+            tri = np.concatenate([tri, np.repeat(tri[-1:], pad, 0)], 0)
+        self.n_real = m
+        self.chunk = chunk
+        self.v0 = torch.tensor(tri[:, 0], dtype=dtype).view(n_chunks, chunk, 3)
+        self.e1 = torch.tensor(tri[:, 1] - tri[:, 0], dtype=dtype).view(n_chunks, chunk, 3)
+        self.e2 = torch.tensor(tri[:, 2] - tri[:, 0], dtype=dtype).view(n_chunks, chunk, 3)
+        tri_c = tri.reshape(n_chunks, chunk, 3, 3)
+        eps = 1e-6
+        self.lo = torch.tensor(tri_c.min(axis=(1, 2)) - eps, dtype=dtype)
+        self.hi = torch.tensor(tri_c.max(axis=(1, 2)) + eps, dtype=dtype)
+
+    def intersect(self, o: torch.Tensor, d: torch.Tensor, tmin: float, tmax: torch.Tensor):
+        """Nearest hit per ray: (t [N] inf on miss, sorted triangle index [N], b1, b2)."""
+        n = o.shape[0]
+        best_t = torch.full((n,), INF, dtype=o.dtype)
+        best_tri = torch.zeros(n, dtype=torch.long)
+        best_b = torch.zeros(n, 2, dtype=o.dtype)
+        if n == 0:
+            return best_t, best_tri, best_b[:, 0], best_b[:, 1]
+        inv = 1.0 / d
+        t1 = (self.lo[:, None] - o[None]) * inv[None]  # [C,N,3]
+        t2 = (self.hi[:, None] - o[None]) * inv[None]
+        tn = torch.minimum(t1, t2).nan_to_num(nan=-INF).amax(-1)
+        tf = torch.maximum(t1, t2).nan_to_num(nan=INF).amin(-1)
+        hit = (tn <= tf) & (tf > tmin) & (tn < tmax[None])
+        ci, ri = hit.nonzero(as_tuple=True)
+        batch = 4096
+        for s in range(0, len(ci), batch):
+            c, r = ci[s : s + batch], ri[s : s + batch]
+            oo, dd = o[r][:, None], d[r][:, None]  # [P,1,3]
+            v0, e1, e2 = self.v0[c], self.e1[c], self.e2[c]  # [P,K,3]
+            p = torch.cross(dd.expand_as(e2), e2, dim=-1)
+            det = (e1 * p).sum(-1)
+            ok = det.abs() > 1e-12
+            inv_det = 1.0 / torch.where(ok, det, torch.ones_like(det))
+            tv = oo - v0
+            b1 = (tv * p).sum(-1) * inv_det
+            q = torch.cross(tv, e1, dim=-1)
+            b2 = (dd * q).sum(-1) * inv_det
+            t = (e2 * q).sum(-1) * inv_det
+            good = ok & (b1 >= 0) & (b2 >= 0) & (b1 + b2 <= 1) & (t > tmin)
+            t = torch.where(good, t, torch.full_like(t, INF))
+            tbest, k = t.min(1)
+            tri_idx = c * self.chunk + k
+            kk = k[:, None]
+            bb = torch.stack([b1.gather(1, kk)[:, 0], b2.gather(1, kk)[:, 0]], -1)
+            # scatter-min into per-ray bests (several chunks may hit the same ray)
+            best_t.scatter_reduce_(0, r, tbest, reduce="amin")
+            win = (tbest == best_t[r]) & torch.isfinite(tbest)
+            best_tri[r[win]] = tri_idx[win]  # ties have equal t: any of them is a correct answer
+            best_b[r[win]] = bb[win]
+        return best_t, best_tri, best_b[:, 0], best_b[:, 1]
+
+
+class RaycastRenderer:
+    """Exact ray caster (CPU torch). ``render(scene, track) -> RenderResult``."""
+
+    name = "raycast"
+
+    def __init__(self, dtype: torch.dtype = torch.float64, shadows: bool = True):
+        self.dtype = dtype
+        self.shadows = shadows
+        self.info = f"torch {torch.__version__} ray caster ({str(dtype).replace('torch.', '')})"
+        self._mip_cache: dict[str, list[torch.Tensor]] = {}
+
+    # ------------------------------------------------------------------ intersection
+    def _local_rays(self, prim_pose: np.ndarray, o: torch.Tensor, d: torch.Tensor):
+        R = torch.tensor(prim_pose[:3, :3], dtype=self.dtype)
+        c = torch.tensor(prim_pose[:3, 3], dtype=self.dtype)
+        return (o - c) @ R, d @ R
+
+    def _intersect(self, prim: Primitive, accel, o, d, tmin: float, tmax: torch.Tensor):
+        """Ray parameter of the nearest hit (inf on miss), rays already in the primitive's local frame."""
+        if prim.kind == "quad":
+            hx, hy = prim.size
+            dz = d[:, 2]
+            t = -o[:, 2] / torch.where(dz == 0, torch.full_like(dz, 1e-30), dz)
+            p = o + t[:, None] * d
+            ok = (t > tmin) & (p[:, 0].abs() <= hx) & (p[:, 1].abs() <= hy)
+            return torch.where(ok, t, torch.full_like(t, INF)), None
+        if prim.kind == "box":
+            h = torch.tensor(prim.size, dtype=self.dtype)
+            inv = 1.0 / d
+            t1 = (-h - o) * inv
+            t2 = (h - o) * inv
+            tn = torch.minimum(t1, t2).nan_to_num(nan=-INF).amax(1)
+            tf = torch.maximum(t1, t2).nan_to_num(nan=INF).amin(1)
+            t = torch.where(tn > tmin, tn, tf)
+            ok = (tn <= tf) & (t > tmin)
+            return torch.where(ok, t, torch.full_like(t, INF)), None
+        if prim.kind == "sphere":
+            r = prim.size[0]
+            a = (d * d).sum(1)
+            b = (o * d).sum(1)
+            c = (o * o).sum(1) - r * r
+            disc = b * b - a * c
+            ok = disc >= 0
+            sq = torch.sqrt(torch.clamp(disc, min=0))
+            qq = -(b + torch.where(b >= 0, sq, -sq))  # numerically stable roots
+            qq = torch.where(qq == 0, torch.full_like(qq, 1e-30), qq)
+            ta, tb = qq / a, c / qq
+            t_near, t_far = torch.minimum(ta, tb), torch.maximum(ta, tb)
+            t = torch.where(t_near > tmin, t_near, t_far)
+            ok = ok & (t > tmin)
+            return torch.where(ok, t, torch.full_like(t, INF)), None
+        if prim.kind == "mesh":
+            t, tri, b1, b2 = accel.intersect(o, d, tmin, tmax)
+            return t, (tri, b1, b2)
+        raise ValueError(prim.kind)
+
+    def _attributes(self, prim: Primitive, accel, o, d, t, extra):
+        """Local normal [n,3], uv [n,2], vertex colour [n,3] at hits (rays in local frame)."""
+        p = o + t[:, None] * d
+        n = p.shape[0]
+        ones = torch.ones(n, 3, dtype=self.dtype)
+        tile = prim.material.uv_tile
+        if prim.kind == "quad":
+            hx, hy = prim.size
+            normal = torch.zeros(n, 3, dtype=self.dtype)
+            normal[:, 2] = 1
+            if tile > 0:
+                uv = torch.stack([(p[:, 0] + hx) / tile, (p[:, 1] + hy) / tile], -1)
+            else:
+                uv = torch.stack([(p[:, 0] + hx) / (2 * hx), (p[:, 1] + hy) / (2 * hy)], -1)
+            return normal, uv, ones
+        if prim.kind == "box":
+            h = torch.tensor(prim.size, dtype=self.dtype)
+            axis = (p.abs() / h).argmax(1)
+            normal = torch.zeros(n, 3, dtype=self.dtype)
+            uv = torch.zeros(n, 2, dtype=self.dtype)
+            for ax, sign, a_ax, a_s, b_ax, b_s in box_face_frames(tuple(prim.size)):
+                m = (axis == ax) & ((p[:, ax] >= 0) == (sign > 0))
+                if not m.any():
+                    continue
+                normal[m, ax] = float(sign)
+                a = a_s * p[m, a_ax]
+                b = b_s * p[m, b_ax]
+                ha, hb = prim.size[a_ax], prim.size[b_ax]
+                if tile > 0:
+                    uv[m] = torch.stack([(a + ha) / tile, (b + hb) / tile], -1)
+                else:
+                    uv[m] = torch.stack([(a + ha) / (2 * ha), (b + hb) / (2 * hb)], -1)
+            return normal, uv, ones
+        if prim.kind == "sphere":
+            normal = p / torch.linalg.norm(p, dim=1, keepdim=True)
+            u = torch.atan2(normal[:, 0], normal[:, 2]) / (2 * math.pi) + 0.5
+            v = torch.acos(torch.clamp(normal[:, 1], -1, 1)) / math.pi
+            return normal, torch.stack([u * 2, v], -1), ones
+        if prim.kind == "mesh":
+            tri, b1, b2 = extra
+            faces = torch.from_numpy(prim.mesh.faces.astype(np.int64))[accel.order[tri.clamp(max=accel.n_real - 1)]]
+            w0 = (1 - b1 - b2)[:, None]
+            w1, w2 = b1[:, None], b2[:, None]
+
+            def interp(attr: np.ndarray) -> torch.Tensor:
+                a = torch.tensor(attr, dtype=self.dtype)
+                return a[faces[:, 0]] * w0 + a[faces[:, 1]] * w1 + a[faces[:, 2]] * w2
+
+            normal = interp(prim.mesh.normals)
+            normal = normal / torch.linalg.norm(normal, dim=1, keepdim=True).clamp(min=1e-9)
+            return normal, interp(prim.mesh.uvs), interp(prim.mesh.colors)
+        raise ValueError(prim.kind)
+
+    def _accels(self, scene: Scene):
+        return [(_MeshAccel(p.mesh.vertices, p.mesh.faces, self.dtype) if p.kind == "mesh" else None) for p in scene.primitives]
+
+    def trace(self, scene: Scene, poses: list[np.ndarray], accels, o, d, tmin: float, tmax: torch.Tensor):
+        """Nearest hit over all primitives: (t [N], primitive id [N] (-1 miss))."""
+        n = o.shape[0]
+        best = torch.full((n,), INF, dtype=self.dtype)
+        best_id = torch.full((n,), -1, dtype=torch.long)
+        for i, prim in enumerate(scene.primitives):
+            ol, dl = self._local_rays(poses[i], o, d)
+            t, _ = self._intersect(prim, accels[i], ol, dl, tmin, torch.minimum(best, tmax))
+            better = (t < best) & (t <= tmax)
+            best = torch.where(better, t, best)
+            best_id = torch.where(better, torch.full_like(best_id, i), best_id)
+        return best, best_id
+
+    def occluded(self, scene: Scene, poses, accels, o, d, tmax: torch.Tensor) -> torch.Tensor:
+        """Any-hit test of shadow rays in (tmin, tmax)."""
+        occ = torch.zeros(o.shape[0], dtype=torch.bool)
+        for i, prim in enumerate(scene.primitives):
+            if not prim.cast_shadow:
+                continue
+            todo = (~occ).nonzero(as_tuple=True)[0]
+            if len(todo) == 0:
+                break
+            ol, dl = self._local_rays(poses[i], o[todo], d[todo])
+            t, _ = self._intersect(prim, accels[i], ol, dl, 1e-4, tmax[todo])
+            occ[todo] |= t < tmax[todo]
+        return occ
+
+    # ------------------------------------------------------------------ textures
+    def _mips(self, name: str) -> list[torch.Tensor]:
+        if name not in self._mip_cache:
+            tex = torch.tensor(np.asarray(get_texture(name)), dtype=self.dtype)
+            levels = [tex]
+            while levels[-1].shape[0] > 1:
+                t = levels[-1]
+                levels.append(0.25 * (t[0::2, 0::2] + t[1::2, 0::2] + t[0::2, 1::2] + t[1::2, 1::2]))
+            self._mip_cache[name] = levels
+        return self._mip_cache[name]
+
+    @staticmethod
+    def _bilinear(tex: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:
+        s = tex.shape[0]
+        x = uv[:, 0] * s - 0.5
+        y = uv[:, 1] * s - 0.5
+        x0, y0 = torch.floor(x), torch.floor(y)
+        fx, fy = (x - x0)[:, None], (y - y0)[:, None]
+        x0 = x0.long() % s
+        y0 = y0.long() % s
+        x1, y1 = (x0 + 1) % s, (y0 + 1) % s
+        return (tex[y0, x0] * (1 - fx) + tex[y0, x1] * fx) * (1 - fy) + (tex[y1, x0] * (1 - fx) + tex[y1, x1] * fx) * fy
+
+    def sample(self, name: str, uv: torch.Tensor, lod: torch.Tensor) -> torch.Tensor:
+        mips = self._mips(name)
+        lod = lod.clamp(0, len(mips) - 1)
+        l0 = torch.floor(lod).long()
+        f = (lod - l0)[:, None]
+        out = torch.zeros(uv.shape[0], 3, dtype=self.dtype)
+        for lv in torch.unique(l0).tolist():
+            m = l0 == lv
+            a = self._bilinear(mips[lv], uv[m])
+            b = self._bilinear(mips[min(lv + 1, len(mips) - 1)], uv[m])
+            out[m] = a * (1 - f[m]) + b * f[m]
+        return out
+
+    # ------------------------------------------------------------------ frames
+    def render_frame(self, scene: Scene, track: CameraTrack, index: int, accels=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        accels = accels if accels is not None else self._accels(scene)
+        H, W = track.height, track.width
+        dt = self.dtype
+        t_now = float(track.times[index])
+        poses = [p.pose_at(t_now) for p in scene.primitives]
+        c2w = track.c2w[index]
+        dirs_cam = torch.tensor(pixel_rays(track.K, H, W).reshape(-1, 3), dtype=dt)
+        R = torch.tensor(c2w[:3, :3], dtype=dt)
+        eye = torch.tensor(c2w[:3, 3], dtype=dt)
+        d = dirs_cam @ R.T
+        o = eye.expand_as(d)
+        n = d.shape[0]
+        tmax = torch.full((n,), float(track.far), dtype=dt)
+        t, pid = self.trace(scene, poses, accels, o, d, float(track.near), tmax)
+        hit = pid >= 0
+        unit = d / torch.linalg.norm(d, dim=1, keepdim=True)
+        color = sky_color(scene.env, unit)
+
+        normal = torch.zeros(n, 3, dtype=dt)
+        uv = torch.zeros(n, 2, dtype=dt)
+        vcol = torch.ones(n, 3, dtype=dt)
+        for i in torch.unique(pid[hit]).tolist():
+            m = pid == i
+            prim = scene.primitives[i]
+            ol, dl = self._local_rays(poses[i], o[m], d[m])
+            extra = None
+            if prim.kind == "mesh":
+                _, extra = self._intersect(prim, accels[i], ol, dl, float(track.near), t[m] * (1 + 1e-9) + 1e-9)
+            nl, uvl, cl = self._attributes(prim, accels[i], ol, dl, t[m], extra)
+            normal[m] = nl @ torch.tensor(poses[i][:3, :3], dtype=dt).T
+            uv[m] = uvl
+            vcol[m] = cl
+
+        if hit.any():
+            # screen-space uv derivatives -> mip level (same primitive neighbours only)
+            uv_img = uv.view(H, W, 2)
+            pid_img = pid.view(H, W)
+            lod = torch.zeros(H, W, dtype=dt)
+            dx = torch.zeros(H, W, dtype=dt)
+            dy = torch.zeros(H, W, dtype=dt)
+            if W > 1:
+                g = (uv_img[:, 1:] - uv_img[:, :-1]).abs().amax(-1)
+                same = pid_img[:, 1:] == pid_img[:, :-1]
+                g = torch.where(same, g, torch.zeros_like(g))
+                dx[:, :-1] = torch.maximum(dx[:, :-1], g)
+                dx[:, 1:] = torch.maximum(dx[:, 1:], g)
+            if H > 1:
+                g = (uv_img[1:] - uv_img[:-1]).abs().amax(-1)
+                same = pid_img[1:] == pid_img[:-1]
+                g = torch.where(same, g, torch.zeros_like(g))
+                dy[:-1] = torch.maximum(dy[:-1], g)
+                dy[1:] = torch.maximum(dy[1:], g)
+            foot = torch.maximum(dx, dy).clamp(max=0.5)  # sphere seams wrap by 1
+            lod = torch.log2((foot * 256).clamp(min=1e-6)).clamp(min=0).view(-1)
+
+            hi = hit.nonzero(as_tuple=True)[0]
+            albedo = torch.zeros(len(hi), 3, dtype=dt)
+            spec = torch.zeros(len(hi), dtype=dt)
+            shin = torch.ones(len(hi), dtype=dt)
+            pid_h = pid[hi]
+            for i in torch.unique(pid_h).tolist():
+                m = pid_h == i
+                mat = scene.primitives[i].material
+                rows = hi[m]
+                albedo[m] = self.sample(mat.texture, uv[rows], lod[rows]) * torch.tensor(mat.tint, dtype=dt)
+                spec[m] = mat.specular
+                shin[m] = mat.shininess
+            albedo = albedo * vcol[hi]
+            pos = o[hi] + t[hi, None] * d[hi]
+            view = -unit[hi]
+            nrm = normal[hi]
+            nrm = nrm / torch.linalg.norm(nrm, dim=1, keepdim=True).clamp(min=1e-9)
+            nrm = torch.where(((nrm * view).sum(1) < 0)[:, None], -nrm, nrm)
+            dist = t[hi] * torch.linalg.norm(d[hi], dim=1)
+            shadow = None
+            light = scene.shadow_light
+            if light is not None and self.shadows:
+                if light.kind == "directional":
+                    L = -torch.tensor(light.vector, dtype=dt)
+                    L = (L / torch.linalg.norm(L)).expand_as(pos).contiguous()
+                    smax = torch.full((len(hi),), 1e4, dtype=dt)
+                else:
+                    dv = torch.tensor(light.vector, dtype=dt) - pos
+                    smax = torch.linalg.norm(dv, dim=1)
+                    L = dv / smax[:, None]
+                facing = (nrm * L).sum(1) > 0
+                shadow = torch.zeros(len(hi), dtype=dt)
+                f = facing.nonzero(as_tuple=True)[0]
+                if len(f):
+                    origin = pos[f] + nrm[f] * 2e-3
+                    occ = self.occluded(scene, poses, accels, origin, L[f], smax[f])
+                    shadow[f] = (~occ).to(dt)
+            color[hi] = shade(scene, albedo, nrm, pos, view, dist, spec, shin, shadow)
+
+        rgb = to_uint8(tonemap(color, scene.env.exposure)).view(H, W, 3).numpy()
+        depth = torch.where(hit, t, torch.zeros_like(t)).view(H, W)
+        valid = (hit & (t <= scene.max_depth)).view(H, W)
+        depth = torch.where(valid, depth, torch.zeros_like(depth))
+        return rgb, depth.to(torch.float32).numpy(), valid.numpy()
+
+    def render(self, scene: Scene, track: CameraTrack) -> RenderResult:
+        accels = self._accels(scene)
+        frames = [self.render_frame(scene, track, i, accels) for i in range(track.frames)]
+        return RenderResult(
+            rgb=np.stack([f[0] for f in frames]),
+            depth=np.stack([f[1] for f in frames]),
+            valid=np.stack([f[2] for f in frames]),
+        )
+
+    def close(self) -> None:
+        self._mip_cache.clear()

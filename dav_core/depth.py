@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 import torch
 
+from .decoding import decode_disparity
 from .denoise import denoise_latents
 from .ensemble import ensemble_disparity
 from .models.loading import DAVModel
-from .models.vae import encode_frames, latents_to_disparity
-from .resize import FrameGeometry
+from .models.vae import encode_frames
+from .resize import MIN_SINGLE_FRAME_SIZE, FrameGeometry
 from .sampling import make_noise
 
 
@@ -23,6 +24,7 @@ class DepthSettings:
     ensemble: int = 1
     max_resolution: int | None = 960
     chunk_size: int = 16  # frames per VAE encode/decode call
+    decode_overlap: int = 2  # frames shared by neighbouring VAE decode chunks
 
     def __post_init__(self) -> None:
         if not 1 <= self.steps <= 50:
@@ -31,6 +33,8 @@ class DepthSettings:
             raise ValueError(f"ensemble must be in 1..32, got {self.ensemble}")
         if self.chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {self.chunk_size}")
+        if not 0 <= self.decode_overlap < self.chunk_size:
+            raise ValueError(f"decode_overlap must be in 0..chunk_size-1, got {self.decode_overlap}")
 
 
 def frames_to_tensor(frames) -> torch.Tensor:
@@ -56,8 +60,17 @@ def predict_depth_window(model: DAVModel, frames, settings: DepthSettings = Dept
     long-video runner. With ``settings.ensemble`` > 1 the samples are combined by an aligned median.
     """
     video = frames_to_tensor(frames)  # [T,3,H,W]
-    geometry = FrameGeometry.plan(*video.shape[-2:], settings.max_resolution)
+    min_size = MIN_SINGLE_FRAME_SIZE if video.shape[0] == 1 else 0
+    geometry = FrameGeometry.plan(*video.shape[-2:], settings.max_resolution, min_size=min_size)
     latents = encode_frames(model.vae, geometry.to_model(video), settings.chunk_size)[None]  # [1,T,4,h,w]
+    return predict_from_latents(model, latents, geometry, settings)
+
+
+@torch.inference_mode()
+def predict_from_latents(
+    model: DAVModel, latents: torch.Tensor, geometry: FrameGeometry, settings: DepthSettings
+) -> torch.Tensor:
+    """Disparity [T,H,W] at the input size from video latents [1,T,4,h,w] (one joint pass per step)."""
     generator = torch.Generator().manual_seed(settings.seed)
     members = []
     for _ in range(settings.ensemble):
@@ -66,7 +79,9 @@ def predict_depth_window(model: DAVModel, frames, settings: DepthSettings = Dept
             model.unet, latents, noise, steps=settings.steps, scheduler_config=model.scheduler_config
         )
         members.append(
-            latents_to_disparity(model.vae, depth_latents[0], settings.chunk_size).cpu()
-        )  # [T,ph,pw]
+            decode_disparity(
+                model, depth_latents[0], geometry, settings.chunk_size, settings.decode_overlap
+            ).cpu()
+        )
     disparity, _ = ensemble_disparity(torch.stack(members))
-    return geometry.to_input(disparity)
+    return disparity

@@ -12,7 +12,9 @@ import torch
 import torch.nn.functional as F
 
 MODEL_MULTIPLE = 64  # VAE /8 and three UNet downsamplings /8
-MIN_MODEL_SIZE = 128  # below this the UNet's deepest stage is 1x1 and its GroupNorms see one value per group
+# A single frame smaller than this leaves the UNet's deepest stage at 1x1, where its temporal
+# GroupNorms would see one value per group; clips of two or more frames are fine at 64.
+MIN_SINGLE_FRAME_SIZE = 128
 
 
 @dataclass(frozen=True)
@@ -25,15 +27,21 @@ class FrameGeometry:
 
     @classmethod
     def plan(
-        cls, height: int, width: int, max_resolution: int | None, multiple: int = MODEL_MULTIPLE
+        cls,
+        height: int,
+        width: int,
+        max_resolution: int | None,
+        multiple: int = MODEL_MULTIPLE,
+        min_size: int = 0,
     ) -> FrameGeometry:
+        """Sizes for an input of ``height`` x ``width``; padded sides are at least ``min_size``."""
         if height < 1 or width < 1:
             raise ValueError(f"frames must have a positive height and width, got {height}x{width}")
         if max_resolution is not None and max_resolution < multiple:
             raise ValueError(f"max_resolution must be >= {multiple}, got {max_resolution}")
         scale = 1.0 if max_resolution is None else min(1.0, max_resolution / max(height, width))
         h, w = max(1, round(height * scale)), max(1, round(width * scale))
-        ph, pw = (max(MIN_MODEL_SIZE, -(-n // multiple) * multiple) for n in (h, w))
+        ph, pw = (max(min_size, -(-n // multiple) * multiple) for n in (h, w))
         return cls((height, width), (h, w), (ph, pw))
 
     def to_model(self, frames: torch.Tensor) -> torch.Tensor:

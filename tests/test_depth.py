@@ -92,12 +92,12 @@ def test_bad_frames_are_rejected(tiny_model, frames, message):
 def test_geometry_pads_and_never_crops():
     geometry = FrameGeometry.plan(100, 250, max_resolution=128)
     assert geometry.resized_size == (51, 128)
-    assert geometry.padded_size == (128, 128)
+    assert geometry.padded_size == (64, 128)
     frames = torch.rand(2, 3, 100, 250)
     padded = geometry.to_model(frames)
-    assert padded.shape == (2, 3, 128, 128)
+    assert padded.shape == (2, 3, 64, 128)
     # padding replicates the last row of the resized image
-    torch.testing.assert_close(padded[:, :, 51:], padded[:, :, 50:51].expand(-1, -1, 77, -1))
+    torch.testing.assert_close(padded[:, :, 51:], padded[:, :, 50:51].expand(-1, -1, 13, -1))
     assert geometry.to_input(padded[:, 0]).shape == (2, 100, 250)
     with pytest.raises(ValueError, match="max_resolution must be >= 64"):
         FrameGeometry.plan(10, 10, max_resolution=32)

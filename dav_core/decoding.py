@@ -1,0 +1,87 @@
+"""Decoding depth latents to disparity in overlapping temporal chunks, blended so chunk borders do not show.
+
+SVD's temporal VAE decoder mixes the frames of one call; decoding a long clip in independent chunks
+would let each chunk drift a little. Neighbouring chunks here share frames, and a linear cross-fade
+over the shared frames hides the borders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+from .longvideo.plan import plan_chunks
+from .models.loading import DAVModel
+from .models.vae import decode_latents, images_to_disparity
+from .resize import FrameGeometry
+
+
+class ChunkedDecoder:
+    """Decodes final depth latents in overlapping temporal chunks and blends them, emitting frames in order."""
+
+    def __init__(
+        self,
+        model: DAVModel,
+        geometry: FrameGeometry,
+        num_frames: int,
+        chunk: int,
+        overlap: int,
+        skip: frozenset[int] = frozenset(),
+    ):
+        overlap = min(overlap, chunk - 1)
+        self.model, self.geometry, self.skip = model, geometry, skip
+        self.plan = plan_chunks(num_frames, chunk, overlap)
+        # chunks holding only skipped frames are not decoded
+        self.needed = [any(f not in skip for f in range(c.start, c.stop)) for c in self.plan.chunks]
+        self._next_chunk = 0
+        self._sum: dict[int, torch.Tensor] = {}  # frame -> weighted disparity sum [H,W]
+        self._remaining = [0] * num_frames  # chunks still to add per frame
+        for c in self.plan.chunks:
+            for f in range(c.start, c.stop):
+                self._remaining[f] += 1
+        self.next_frame = 0
+
+    def push(self, latents: dict[int, torch.Tensor], available: int) -> Iterator[tuple[int, torch.Tensor]]:
+        """Decode every chunk whose frames are all below ``available``; yield finished frames in order."""
+        chunks = self.plan.chunks
+        while self._next_chunk < len(chunks) and chunks[self._next_chunk].stop <= available:
+            c = chunks[self._next_chunk]
+            self._next_chunk += 1
+            if not self.needed[self._next_chunk - 1]:
+                for f in range(c.start, c.stop):
+                    self._remaining[f] -= 1
+                continue
+            stack = torch.stack([latents[f] for f in range(c.start, c.stop)])  # [n,4,h,w]
+            disparity = images_to_disparity(decode_latents(self.model.vae, stack)).cpu()  # [n,ph,pw]
+            for offset, weight in enumerate(c.weights):
+                f = c.start + offset
+                self._sum[f] = self._sum.get(f, 0) + weight * disparity[offset]
+                self._remaining[f] -= 1
+        while self.next_frame < len(self._remaining) and self._remaining[self.next_frame] == 0:
+            f = self.next_frame
+            self.next_frame += 1
+            total = self._sum.pop(f, None)
+            if f not in self.skip:
+                yield f, self.geometry.to_input(total[None])[0].clamp(0, 1)
+
+    def latent_frames_needed(self) -> set[int]:
+        """Frames whose final latents some decoded chunk uses."""
+        return {
+            f for c, n in zip(self.plan.chunks, self.needed, strict=True) if n for f in range(c.start, c.stop)
+        }
+
+    @property
+    def oldest_needed(self) -> int:
+        """First frame whose latent a later chunk still needs."""
+        chunks = self.plan.chunks
+        return chunks[self._next_chunk].start if self._next_chunk < len(chunks) else len(self._remaining)
+
+
+def decode_disparity(
+    model: DAVModel, latents: torch.Tensor, geometry: FrameGeometry, chunk: int, overlap: int
+) -> torch.Tensor:
+    """Depth latents [T,4,h,w] -> disparity [T,H,W] in [0,1] at the input size."""
+    decoder = ChunkedDecoder(model, geometry, latents.shape[0], chunk, overlap)
+    frames = dict(enumerate(latents))
+    return torch.stack([d for _, d in decoder.push(frames, latents.shape[0])])

@@ -231,6 +231,7 @@ def write_clip(clip: SyntheticClip, path: str | Path, rgb_format: str = "auto", 
             json.dump(meta, f, indent=1)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
         if path.exists():
             shutil.rmtree(path)
         os.rename(tmp, path)

@@ -22,35 +22,49 @@ INF = float("inf")
 
 
 class _MeshAccel:
-    """Triangles grouped into spatially coherent chunks with bounding boxes."""
+    """Two-level bounding-box hierarchy over Morton-ordered triangles: groups of chunks of triangles."""
 
-    def __init__(self, vertices: np.ndarray, faces: np.ndarray, dtype: torch.dtype, chunk: int = 96):
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray, dtype: torch.dtype, chunk: int = 32, group: int = 16):
         v = vertices.astype(np.float64)
         tri = v[faces]  # [M,3,3]
         cen = tri.mean(1)
         lo, hi = cen.min(0), cen.max(0)
         q = np.clip(((cen - lo) / np.maximum(hi - lo, 1e-9) * 1023).astype(np.int64), 0, 1023)
         code = np.zeros(len(q), np.int64)
-        for bit in range(10):  # Morton order
+        for bit in range(10):  # Morton order keeps chunks spatially compact
             for ax in range(3):
                 code |= ((q[:, ax] >> bit) & 1) << (3 * bit + ax)
         order = np.argsort(code, kind="stable")
         self.order = torch.from_numpy(order)
         tri = tri[order]
         m = len(tri)
-        n_chunks = math.ceil(m / chunk)
-        pad = n_chunks * chunk - m
-        if pad:
+        per_group = chunk * group
+        n_groups = math.ceil(m / per_group)
+        pad = n_groups * per_group - m
+        if pad:  # repeat the last triangle: harmless duplicates
             tri = np.concatenate([tri, np.repeat(tri[-1:], pad, 0)], 0)
+        n_chunks = n_groups * group
         self.n_real = m
         self.chunk = chunk
+        self.group = group
         self.v0 = torch.tensor(tri[:, 0], dtype=dtype).view(n_chunks, chunk, 3)
         self.e1 = torch.tensor(tri[:, 1] - tri[:, 0], dtype=dtype).view(n_chunks, chunk, 3)
         self.e2 = torch.tensor(tri[:, 2] - tri[:, 0], dtype=dtype).view(n_chunks, chunk, 3)
-        tri_c = tri.reshape(n_chunks, chunk, 3, 3)
         eps = 1e-6
-        self.lo = torch.tensor(tri_c.min(axis=(1, 2)) - eps, dtype=dtype)
-        self.hi = torch.tensor(tri_c.max(axis=(1, 2)) + eps, dtype=dtype)
+        tc = tri.reshape(n_chunks, chunk * 3, 3)
+        self.lo = torch.tensor(tc.min(1) - eps, dtype=dtype)
+        self.hi = torch.tensor(tc.max(1) + eps, dtype=dtype)
+        tg = tri.reshape(n_groups, per_group * 3, 3)
+        self.glo = torch.tensor(tg.min(1) - eps, dtype=dtype)
+        self.ghi = torch.tensor(tg.max(1) + eps, dtype=dtype)
+
+    @staticmethod
+    def _slab(lo, hi, o, inv, tmin: float, tmax):
+        t1 = (lo - o) * inv
+        t2 = (hi - o) * inv
+        tn = torch.minimum(t1, t2).nan_to_num(nan=-INF).amax(-1)
+        tf = torch.maximum(t1, t2).nan_to_num(nan=INF).amin(-1)
+        return (tn <= tf) & (tf > tmin) & (tn < tmax)
 
     def intersect(self, o: torch.Tensor, d: torch.Tensor, tmin: float, tmax: torch.Tensor):
         """Nearest hit per ray: (t [N] inf on miss, sorted triangle index [N], b1, b2)."""
@@ -61,13 +75,14 @@ class _MeshAccel:
         if n == 0:
             return best_t, best_tri, best_b[:, 0], best_b[:, 1]
         inv = 1.0 / d
-        t1 = (self.lo[:, None] - o[None]) * inv[None]  # [C,N,3]
-        t2 = (self.hi[:, None] - o[None]) * inv[None]
-        tn = torch.minimum(t1, t2).nan_to_num(nan=-INF).amax(-1)
-        tf = torch.maximum(t1, t2).nan_to_num(nan=INF).amin(-1)
-        hit = (tn <= tf) & (tf > tmin) & (tn < tmax[None])
-        ci, ri = hit.nonzero(as_tuple=True)
-        batch = 4096
+        # level 1: groups x rays
+        gi, ri = self._slab(self.glo[:, None], self.ghi[:, None], o[None], inv[None], tmin, tmax[None]).nonzero(as_tuple=True)
+        # level 2: the group's chunks for each (group, ray) pair
+        ci = gi[:, None] * self.group + torch.arange(self.group)[None]  # [P,G]
+        hit = self._slab(self.lo[ci], self.hi[ci], o[ri][:, None], inv[ri][:, None], tmin, tmax[ri][:, None])
+        pi, gj = hit.nonzero(as_tuple=True)
+        ci, ri = ci[pi, gj], ri[pi]
+        batch = 8192
         for s in range(0, len(ci), batch):
             c, r = ci[s : s + batch], ri[s : s + batch]
             oo, dd = o[r][:, None], d[r][:, None]  # [P,1,3]
@@ -110,7 +125,30 @@ class RaycastRenderer:
     def _local_rays(self, prim_pose: np.ndarray, o: torch.Tensor, d: torch.Tensor):
         R = torch.tensor(prim_pose[:3, :3], dtype=self.dtype)
         c = torch.tensor(prim_pose[:3, 3], dtype=self.dtype)
-        return (o - c) @ R, d @ R
+        # x_local = R^T (x - c); explicit broadcasting is much faster than a [N,3] @ [3,3] matmul here
+        ol = ((o - c)[:, :, None] * R[None]).sum(1)
+        dl = (d[:, :, None] * R[None]).sum(1)
+        return ol, dl
+
+    @staticmethod
+    def _bound(prim: Primitive) -> tuple[np.ndarray, float]:
+        """Local bounding sphere (centre, radius)."""
+        if prim.kind == "mesh":
+            v = prim.mesh.vertices.astype(np.float64)
+            c = 0.5 * (v.min(0) + v.max(0))
+            return c, float(np.linalg.norm(v - c, axis=1).max()) * 1.0001 + 1e-6
+        return np.zeros(3), prim.bounding_radius() * 1.0001 + 1e-6
+
+    def _candidates(self, prim: Primitive, pose: np.ndarray, o: torch.Tensor, d: torch.Tensor, tmax: torch.Tensor) -> torch.Tensor:
+        """Indices of rays that may hit ``prim`` (ray vs bounding sphere, within tmax)."""
+        lc, r = self._bound(prim)
+        c = torch.tensor(pose[:3, :3] @ lc + pose[:3, 3], dtype=self.dtype)
+        dn = torch.linalg.norm(d, dim=1)
+        v = c - o
+        tc = (v * d).sum(1) / dn  # distance along the ray to the closest approach
+        d2 = (v * v).sum(1) - tc * tc
+        ok = (d2 <= r * r) & (tc >= -r) & (tc - r <= tmax * dn)
+        return ok.nonzero(as_tuple=True)[0]
 
     def _intersect(self, prim: Primitive, accel, o, d, tmin: float, tmax: torch.Tensor):
         """Ray parameter of the nearest hit (inf on miss), rays already in the primitive's local frame."""
@@ -207,17 +245,31 @@ class RaycastRenderer:
     def _accels(self, scene: Scene):
         return [(_MeshAccel(p.mesh.vertices, p.mesh.faces, self.dtype) if p.kind == "mesh" else None) for p in scene.primitives]
 
-    def trace(self, scene: Scene, poses: list[np.ndarray], accels, o, d, tmin: float, tmax: torch.Tensor):
-        """Nearest hit over all primitives: (t [N], primitive id [N] (-1 miss))."""
+    def trace(self, scene: Scene, poses: list[np.ndarray], accels, o, d, tmin: float, tmax: torch.Tensor, mesh_hits: dict | None = None):
+        """Nearest hit over all primitives: (t [N], primitive id [N] (-1 miss)).
+
+        ``mesh_hits`` (optional dict) receives, per mesh primitive index, full-size (triangle, b1, b2) tensors.
+        """
         n = o.shape[0]
         best = torch.full((n,), INF, dtype=self.dtype)
         best_id = torch.full((n,), -1, dtype=torch.long)
         for i, prim in enumerate(scene.primitives):
-            ol, dl = self._local_rays(poses[i], o, d)
-            t, _ = self._intersect(prim, accels[i], ol, dl, tmin, torch.minimum(best, tmax))
-            better = (t < best) & (t <= tmax)
-            best = torch.where(better, t, best)
-            best_id = torch.where(better, torch.full_like(best_id, i), best_id)
+            lim = torch.minimum(best, tmax)
+            idx = self._candidates(prim, poses[i], o, d, lim)
+            if len(idx) == 0:
+                continue
+            ol, dl = self._local_rays(poses[i], o[idx], d[idx])
+            t, extra = self._intersect(prim, accels[i], ol, dl, tmin, lim[idx])
+            better = t < lim[idx]
+            sel = idx[better]
+            best[sel] = t[better]
+            best_id[sel] = i
+            if extra is not None and mesh_hits is not None:
+                tri = torch.zeros(n, dtype=torch.long)
+                b1 = torch.zeros(n, dtype=self.dtype)
+                b2 = torch.zeros(n, dtype=self.dtype)
+                tri[sel], b1[sel], b2[sel] = extra[0][better], extra[1][better], extra[2][better]
+                mesh_hits[i] = (tri, b1, b2)
         return best, best_id
 
     def occluded(self, scene: Scene, poses, accels, o, d, tmax: torch.Tensor) -> torch.Tensor:
@@ -226,12 +278,15 @@ class RaycastRenderer:
         for i, prim in enumerate(scene.primitives):
             if not prim.cast_shadow:
                 continue
-            todo = (~occ).nonzero(as_tuple=True)[0]
-            if len(todo) == 0:
-                break
-            ol, dl = self._local_rays(poses[i], o[todo], d[todo])
-            t, _ = self._intersect(prim, accels[i], ol, dl, 1e-4, tmax[todo])
-            occ[todo] |= t < tmax[todo]
+            idx = self._candidates(prim, poses[i], o, d, tmax)
+            if len(idx) == 0:
+                continue
+            idx = idx[~occ[idx]]
+            if len(idx) == 0:
+                continue
+            ol, dl = self._local_rays(poses[i], o[idx], d[idx])
+            t, _ = self._intersect(prim, accels[i], ol, dl, 1e-4, tmax[idx])
+            occ[idx[t < tmax[idx]]] = True
         return occ
 
     # ------------------------------------------------------------------ textures
@@ -285,7 +340,8 @@ class RaycastRenderer:
         o = eye.expand_as(d)
         n = d.shape[0]
         tmax = torch.full((n,), float(track.far), dtype=dt)
-        t, pid = self.trace(scene, poses, accels, o, d, float(track.near), tmax)
+        mesh_hits: dict = {}
+        t, pid = self.trace(scene, poses, accels, o, d, float(track.near), tmax, mesh_hits)
         hit = pid >= 0
         unit = d / torch.linalg.norm(d, dim=1, keepdim=True)
         color = sky_color(scene.env, unit)
@@ -297,9 +353,7 @@ class RaycastRenderer:
             m = pid == i
             prim = scene.primitives[i]
             ol, dl = self._local_rays(poses[i], o[m], d[m])
-            extra = None
-            if prim.kind == "mesh":
-                _, extra = self._intersect(prim, accels[i], ol, dl, float(track.near), t[m] * (1 + 1e-9) + 1e-9)
+            extra = tuple(x[m] for x in mesh_hits[i]) if prim.kind == "mesh" else None
             nl, uvl, cl = self._attributes(prim, accels[i], ol, dl, t[m], extra)
             normal[m] = nl @ torch.tensor(poses[i][:3, :3], dtype=dt).T
             uv[m] = uvl

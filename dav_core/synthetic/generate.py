@@ -1,0 +1,191 @@
+"""Parallel, resumable dataset generation (the engine behind ``dav synth``).
+
+Clip ``i`` is generated from seed ``seed + i``. Each worker process owns one renderer (its own EGL context).
+Clips are written to a temporary folder and renamed into place when whole, so after an interruption every
+``clip_XXXXXX`` folder is complete; the next run removes stale temporary folders and only renders the
+missing clips.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from multiprocessing import get_context
+from pathlib import Path
+
+from .dataset import TMP_PREFIX, clip_dirname, is_complete, render_clip, write_clip
+
+log = logging.getLogger(__name__)
+
+SETTINGS_FILE = "dataset.json"
+
+_WORKER: dict = {}
+
+
+def resolve_backend(backend: str) -> str:
+    """Turn ``auto`` into ``gl`` or ``raycast`` (logged), checking that GL really works here."""
+    from .renderer import BACKENDS, gl_unavailable_reason
+
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "raycast":
+        return backend
+    reason = gl_unavailable_reason()
+    if reason is None:
+        return "gl"
+    if backend == "gl":
+        raise RuntimeError(f"--backend gl: no OpenGL context via EGL ({reason})")
+    log.warning("synthetic renderer: OpenGL/EGL unavailable (%s); using the torch ray caster", reason)
+    return "raycast"
+
+
+def _set_threads(threads: int) -> None:
+    os.environ["LP_NUM_THREADS"] = str(threads)  # Mesa llvmpipe rasteriser threads (read at context creation)
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _init_worker(backend: str, threads: int) -> None:
+    _set_threads(threads)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    from .renderer import create_renderer
+
+    _WORKER["renderer"] = create_renderer(backend)
+
+
+def _make_clip(job: dict) -> dict:
+    from .generators import sample_clip
+
+    t0 = time.perf_counter()
+    spec = sample_clip(job["seed"], job["frames"], job["height"], job["width"], scene_type=job["scene_type"])
+    clip = render_clip(spec, _WORKER["renderer"])
+    t1 = time.perf_counter()
+    write_clip(clip, job["path"], rgb_format=job["rgb_format"], depth_dtype=job["depth_dtype"])
+    return {"index": job["index"], "frames": clip.frames, "render_s": t1 - t0, "write_s": time.perf_counter() - t1, "scene": clip.scene_type}
+
+
+def _frames_setting(frames) -> int | list[int]:
+    return list(frames) if isinstance(frames, tuple) else int(frames)
+
+
+def generate_dataset(
+    out_dir: str | Path,
+    clips: int,
+    frames: int | tuple[int, int] = 32,
+    size: tuple[int, int] = (128, 128),
+    seed: int = 0,
+    workers: int | None = None,
+    backend: str = "auto",
+    scene_types: list[str] | None = None,
+    rgb_format: str = "auto",
+    depth_dtype: str = "float32",
+    progress: bool = True,
+) -> dict:
+    """Generate (or complete) a dataset of ``clips`` clips in ``out_dir``; returns run statistics."""
+    from tqdm import tqdm
+
+    from .generators import SCENE_TYPES
+
+    if clips < 0:
+        raise ValueError("--clips must be >= 0")
+    height, width = size
+    if height < 8 or width < 8:
+        raise ValueError("--size must be at least 8x8")
+    for s in scene_types or []:
+        if s not in SCENE_TYPES:
+            raise ValueError(f"unknown scene type {s!r}; choose from {', '.join(SCENE_TYPES)}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    settings = {
+        "format": "dav-synthetic",
+        "seed": int(seed),
+        "frames": _frames_setting(frames),
+        "height": int(height),
+        "width": int(width),
+        "scene_types": list(scene_types) if scene_types else None,
+        "depth_dtype": depth_dtype,
+    }
+    sfile = out / SETTINGS_FILE
+    if sfile.exists():
+        old = json.loads(sfile.read_text())
+        old_core = {k: old.get(k) for k in settings}
+        if old_core != settings:
+            raise ValueError(f"{out} holds a dataset made with other settings ({old_core}); use another --out")
+    prev_clips = json.loads(sfile.read_text()).get("clips", 0) if sfile.exists() else 0
+    sfile.write_text(json.dumps({**settings, "clips": max(clips, prev_clips)}, indent=1))
+    for stale in out.glob(f"{TMP_PREFIX}*"):  # left by an interrupted run
+        shutil.rmtree(stale, ignore_errors=True)
+
+    todo = []
+    for i in range(clips):
+        path = out / clip_dirname(i)
+        if is_complete(path):
+            continue
+        if path.exists():  # not ours to trust: regenerate
+            shutil.rmtree(path)
+        st = scene_types[i % len(scene_types)] if scene_types else None
+        todo.append({"index": i, "seed": seed + i, "frames": frames, "height": height, "width": width, "scene_type": st,
+                     "path": str(path), "rgb_format": rgb_format, "depth_dtype": depth_dtype})
+    skipped = clips - len(todo)
+    stats = {"clips": clips, "skipped": skipped, "generated": 0, "frames": 0, "seconds": 0.0, "backend": None, "workers": 0}
+    if todo:
+        resolved = resolve_backend(backend)
+        stats["backend"] = resolved
+        cores = os.cpu_count() or 1
+        n_workers = max(1, min(workers or cores, len(todo)))
+        threads = max(1, cores // n_workers)
+        stats["workers"] = n_workers
+        log.info("dav synth: %d clips to render (%d already complete) with %d worker(s), backend %s", len(todo), skipped, n_workers, resolved)
+        t0 = time.perf_counter()
+        bar = tqdm(total=clips, initial=skipped, unit="clip", file=sys.stderr, disable=not progress, dynamic_ncols=True)
+        render_s = 0.0
+        try:
+            if n_workers == 1:
+                saved_threads = None
+                try:
+                    import torch
+
+                    saved_threads = torch.get_num_threads()
+                except ImportError:
+                    pass
+                _init_worker(resolved, threads)
+                try:
+                    for job in todo:
+                        res = _make_clip(job)
+                        stats["generated"] += 1
+                        stats["frames"] += res["frames"]
+                        render_s += res["render_s"]
+                        bar.update(1)
+                finally:
+                    _WORKER.pop("renderer").close()
+                    if saved_threads:
+                        torch.set_num_threads(saved_threads)
+            else:
+                ctx = get_context("spawn")
+                with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker, initargs=(resolved, threads)) as pool:
+                    pending = {pool.submit(_make_clip, job) for job in todo}
+                    try:
+                        while pending:
+                            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                            for fut in done:
+                                res = fut.result()
+                                stats["generated"] += 1
+                                stats["frames"] += res["frames"]
+                                render_s += res["render_s"]
+                                bar.update(1)
+                    except BaseException:
+                        for fut in pending:
+                            fut.cancel()
+                        raise
+        finally:
+            bar.close()
+        stats["seconds"] = time.perf_counter() - t0
+        stats["render_seconds_per_frame"] = render_s / max(stats["frames"], 1)
+        stats["frames_per_second"] = stats["frames"] / max(stats["seconds"], 1e-9)
+    return stats

@@ -106,8 +106,14 @@ class LatentReader:
             return False
         index = self.next_index
         self.next_index += 1
+        frame = np.asarray(frame)
+        if tuple(frame.shape[:2]) != self.geometry.input_size:
+            raise ValueError(
+                f"all frames must be {self.geometry.input_size} (H,W) like the first; frame {index} is "
+                f"{tuple(frame.shape[:2])}"
+            )
         if self._keep is None or index in self._keep:
-            self._pending.append((index, frames_to_tensor(np.asarray(frame)[None])[0]))
+            self._pending.append((index, frames_to_tensor(frame[None])[0]))
             if len(self._pending) >= self.chunk_size:
                 self._flush()
         return True
@@ -118,8 +124,6 @@ class LatentReader:
         indices, frames = zip(*self._pending, strict=True)
         self._pending = []
         video = torch.stack(frames)  # [n,3,H,W]
-        if tuple(video.shape[-2:]) != self.geometry.input_size:
-            raise ValueError(f"all frames must be {self.geometry.input_size}, got {tuple(video.shape[-2:])}")
         latents = encode_frames(self.model.vae, self.geometry.to_model(video), self.chunk_size).cpu()
         self.latents.update(zip(indices, latents, strict=True))
 

@@ -7,12 +7,10 @@ import json
 import av
 import numpy as np
 import pytest
-import torch
 
 from dav_core.cli import main as dav_main
 from dav_core.depth import predict_depth_window
-from dav_core.io.writers import read_depth_png16, read_manifest
-from dav_core.io.writers import DepthNormalization
+from dav_core.io.writers import DepthNormalization, read_depth_png16, read_manifest
 from dav_core.longvideo.runner import Cancelled, LongVideoSettings, stream_depth
 
 FAST = LongVideoSettings(steps=1, max_resolution=64, max_keyframes_per_pass=8)

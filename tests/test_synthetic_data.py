@@ -85,7 +85,11 @@ def test_clip_contents(clip):
     assert clip.valid.shape == (T, H, W) and clip.valid.dtype == bool
     assert clip.intrinsics.shape == (3, 3) and clip.poses.shape == (T, 4, 4)
     assert (clip.depth[clip.valid] > 0).all() and (clip.depth[~clip.valid] == 0).all()
-    np.testing.assert_allclose(clip.poses[:, :3, :3].transpose(0, 2, 1) @ clip.poses[:, :3, :3], np.broadcast_to(np.eye(3), (T, 3, 3)), atol=1e-9)
+    np.testing.assert_allclose(
+        clip.poses[:, :3, :3].transpose(0, 2, 1) @ clip.poses[:, :3, :3],
+        np.broadcast_to(np.eye(3), (T, 3, 3)),
+        atol=1e-9,
+    )
     assert clip.rgb.std() > 10  # textured, not flat colour
 
 
@@ -146,7 +150,24 @@ def test_generate_dataset_resumes_and_cleans_up(tmp_path):
 def test_synth_command_tiny_clips_and_contact_sheet(tmp_path, capsys):
     out, sheet = tmp_path / "ds", tmp_path / "sheet.png"
     args = _synth_parser().parse_args(
-        ["synth", "--out", str(out), "--clips", "3", "--frames", "2-4", "--size", "24x40", "--seed", "5", "--workers", "1", "--contact-sheet", str(sheet), "--no-progress"]
+        [
+            "synth",
+            "--out",
+            str(out),
+            "--clips",
+            "3",
+            "--frames",
+            "2-4",
+            "--size",
+            "24x40",
+            "--seed",
+            "5",
+            "--workers",
+            "1",
+            "--contact-sheet",
+            str(sheet),
+            "--no-progress",
+        ]
     )
     assert args.func(args) == 0
     clips = list(iter_clips(out))
@@ -174,11 +195,33 @@ def test_synth_command_validation():
 def test_killed_synth_run_leaves_only_complete_clips(tmp_path):
     out = tmp_path / "ds"
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    cmd = [sys.executable, "-m", "dav_core.cli", "synth", "--out", str(out), "--clips", "40", "--frames", "6", "--size", "32x32", "--seed", "9", "--workers", "2", "--no-progress"]
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "dav_core.cli",
+        "synth",
+        "--out",
+        str(out),
+        "--clips",
+        "40",
+        "--frames",
+        "6",
+        "--size",
+        "32x32",
+        "--seed",
+        "9",
+        "--workers",
+        "2",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     try:
         deadline = time.time() + 45
-        while time.time() < deadline and proc.poll() is None and len(clip_dirs(out) if out.exists() else []) < 2:
+        while (
+            time.time() < deadline and proc.poll() is None and len(clip_dirs(out) if out.exists() else []) < 2
+        ):
             time.sleep(0.05)
         assert proc.poll() is None, proc.stderr.read().decode()
         os.killpg(proc.pid, signal.SIGKILL)  # the whole pool, mid-write
@@ -203,4 +246,9 @@ def test_killed_synth_run_leaves_only_complete_clips(tmp_path):
 def test_render_clip_meta_records_backend(renderer):
     spec = sample_clip(1, 2, 16, 16)
     c = render_clip(spec, renderer)
-    assert c.meta["backend"] == renderer.name and c.meta["trajectory"]["kind"] in ("orbit", "dolly", "pan", "tracking")
+    assert c.meta["backend"] == renderer.name and c.meta["trajectory"]["kind"] in (
+        "orbit",
+        "dolly",
+        "pan",
+        "tracking",
+    )

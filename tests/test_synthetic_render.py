@@ -7,7 +7,18 @@ import math
 import numpy as np
 import pytest
 
-from dav_core.synthetic import CameraTrack, Environment, Light, Material, Primitive, Scene, gl_unavailable_reason, intrinsics_from_fov, look_at, sample_clip
+from dav_core.synthetic import (
+    CameraTrack,
+    Environment,
+    Light,
+    Material,
+    Primitive,
+    Scene,
+    gl_unavailable_reason,
+    intrinsics_from_fov,
+    look_at,
+    sample_clip,
+)
 from dav_core.synthetic.camera import pixel_rays
 from dav_core.synthetic.raycast import RaycastRenderer
 from dav_core.synthetic.scene import make_pose, quad_pose, yaw
@@ -17,7 +28,9 @@ from dav_core.synthetic.scene import make_pose, quad_pose, yaw
 def gl():
     reason = gl_unavailable_reason()
     if reason is not None:
-        pytest.skip(f"no headless OpenGL context via EGL: {reason} (install moderngl and the Mesa EGL packages, see dav_core/synthetic/README.md)")
+        pytest.skip(
+            f"no headless OpenGL context via EGL: {reason} (install moderngl and the Mesa EGL packages, see dav_core/synthetic/README.md)"
+        )
     from dav_core.synthetic.render_gl import GLRenderer
 
     r = GLRenderer(shadow_size=512)
@@ -39,7 +52,10 @@ def _scene(prims, shadows=False):
     return Scene(
         "test",
         prims,
-        [Light("directional", (-0.3, -1.0, 0.4), (2.0, 2.0, 2.0), cast_shadow=shadows), Light("point", (0.5, 2.0, 1.0), (1.5, 1.4, 1.2))],
+        [
+            Light("directional", (-0.3, -1.0, 0.4), (2.0, 2.0, 2.0), cast_shadow=shadows),
+            Light("point", (0.5, 2.0, 1.0), (1.5, 1.4, 1.2)),
+        ],
         Environment(sun_dir=(-0.3, -1.0, 0.4)),
         ((-8, -3, -2), (8, 5, 12)),
         max_depth=100.0,
@@ -54,7 +70,9 @@ def _track(H=48, W=64, fov=60.0, eye=(0.0, 0.0, 0.0), target=(0.0, 0.0, 1.0), n=
 
 def test_intrinsics_and_pose_conventions():
     K = intrinsics_from_fov(64, 48, 90.0)
-    assert K[0, 0] == pytest.approx(32.0) and K[0, 2] == pytest.approx(31.5) and K[1, 2] == pytest.approx(23.5)
+    assert (
+        K[0, 0] == pytest.approx(32.0) and K[0, 2] == pytest.approx(31.5) and K[1, 2] == pytest.approx(23.5)
+    )
     c2w = look_at((1.0, 2.0, 3.0), (1.0, 2.0, 10.0))
     # OpenCV camera: z forward, y down (world y up), x = z cross... right-handed
     np.testing.assert_allclose(c2w[:3, 2], [0, 0, 1], atol=1e-12)
@@ -65,7 +83,12 @@ def test_intrinsics_and_pose_conventions():
 
 def test_fronto_parallel_plane_depth(renderer):
     z0 = 3.7
-    quad = Primitive("quad", (20.0, 20.0), quad_pose((0.3, -0.2, z0), (-1, 0, 0), (0, -1, 0)), Material("brick", uv_tile=1.0))
+    quad = Primitive(
+        "quad",
+        (20.0, 20.0),
+        quad_pose((0.3, -0.2, z0), (-1, 0, 0), (0, -1, 0)),
+        Material("brick", uv_tile=1.0),
+    )
     res = renderer.render(_scene([quad]), _track())
     assert res.valid.all()
     np.testing.assert_allclose(res.depth[0], z0, atol=1e-4)
@@ -76,7 +99,9 @@ def test_tilted_plane_depth_matches_analytic(renderer):
     H, W = 48, 64
     track = _track(H, W)
     p0 = np.array([0.2, -0.1, 4.0])
-    rot = yaw(math.radians(20)) @ np.array([[1, 0, 0], [0, math.cos(0.61), -math.sin(0.61)], [0, math.sin(0.61), math.cos(0.61)]])
+    rot = yaw(math.radians(20)) @ np.array(
+        [[1, 0, 0], [0, math.cos(0.61), -math.sin(0.61)], [0, math.sin(0.61), math.cos(0.61)]]
+    )
     quad = Primitive("quad", (30.0, 30.0), make_pose(rot, p0), Material("gravel", uv_tile=0.7))
     res = renderer.render(_scene([quad]), track)
     n = rot[:, 2]
@@ -92,7 +117,9 @@ def test_box_facing_camera_depth(renderer):
     H, W = 48, 64
     track = _track(H, W)
     hx, hy, hz, zc = 0.8, 0.6, 0.5, 3.0
-    back = Primitive("quad", (40.0, 40.0), quad_pose((0, 0, 9.0), (-1, 0, 0), (0, -1, 0)), Material("plaster"))
+    back = Primitive(
+        "quad", (40.0, 40.0), quad_pose((0, 0, 9.0), (-1, 0, 0), (0, -1, 0)), Material("plaster")
+    )
     cube = Primitive("box", (hx, hy, hz), make_pose(None, (0.1, 0.05, zc)), Material("coffee"))
     res = renderer.render(_scene([back, cube]), track)
     d_cam = pixel_rays(track.K, H, W)
@@ -151,8 +178,15 @@ def _compare(a, b):
 
 def test_gl_and_raycast_agree_on_shared_scene(gl, rc):
     prims = [
-        Primitive("quad", (6.0, 6.0), quad_pose((0, -1.2, 4), (1, 0, 0), (0, 0, 1)), Material("wood", uv_tile=1.5)),
-        Primitive("quad", (6.0, 3.0), quad_pose((0, 1.0, 9.5), (-1, 0, 0), (0, -1, 0)), Material("brick", (0.9, 0.5, 0.4), 1.0)),
+        Primitive(
+            "quad", (6.0, 6.0), quad_pose((0, -1.2, 4), (1, 0, 0), (0, 0, 1)), Material("wood", uv_tile=1.5)
+        ),
+        Primitive(
+            "quad",
+            (6.0, 3.0),
+            quad_pose((0, 1.0, 9.5), (-1, 0, 0), (0, -1, 0)),
+            Material("brick", (0.9, 0.5, 0.4), 1.0),
+        ),
         Primitive("box", (0.5, 0.5, 0.5), make_pose(yaw(0.6), (-1.0, -0.7, 4.5)), Material("coffee")),
         Primitive("sphere", (0.6,), make_pose(None, (1.2, -0.6, 5.0)), Material("astronaut")),
     ]

@@ -66,7 +66,9 @@ class CameraTrack:
 TRAJECTORIES = ("orbit", "dolly", "pan", "tracking")
 
 
-def _smooth_noise(rng: np.random.Generator, times: np.ndarray, dims: int, freqs=(0.7, 1.9, 4.3, 7.1)) -> np.ndarray:
+def _smooth_noise(
+    rng: np.random.Generator, times: np.ndarray, dims: int, freqs=(0.7, 1.9, 4.3, 7.1)
+) -> np.ndarray:
     """Sum of random-phase sinusoids, [T, dims], roughly unit amplitude: hand-held camera shake."""
     out = np.zeros((len(times), dims))
     for f in freqs:
@@ -76,7 +78,9 @@ def _smooth_noise(rng: np.random.Generator, times: np.ndarray, dims: int, freqs=
     return out / 1.5
 
 
-def apply_shake(rng: np.random.Generator, c2w: np.ndarray, times: np.ndarray, trans_m: float, rot_deg: float) -> np.ndarray:
+def apply_shake(
+    rng: np.random.Generator, c2w: np.ndarray, times: np.ndarray, trans_m: float, rot_deg: float
+) -> np.ndarray:
     """Hand-held shake: small smooth translation and rotation jitter in the camera frame."""
     tn = _smooth_noise(rng, times, 3) * trans_m
     rn = np.radians(_smooth_noise(rng, times, 3) * rot_deg)

@@ -48,17 +48,46 @@ def register(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--out", type=Path, help="dataset directory (one folder per clip)")
     p.add_argument("--clips", type=int, default=8, help="number of clips (default 8)")
-    p.add_argument("--frames", type=_frames, default=32, help="frames per clip: N or MIN-MAX for variable length (default 32)")
+    p.add_argument(
+        "--frames",
+        type=_frames,
+        default=32,
+        help="frames per clip: N or MIN-MAX for variable length (default 32)",
+    )
     p.add_argument("--size", type=_size, default=(128, 128), help="frame size HxW (default 128x128)")
     p.add_argument("--seed", type=int, default=0, help="base seed; clip i uses seed+i (default 0)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: all CPU cores)")
-    p.add_argument("--backend", choices=BACKENDS, default="auto", help="renderer: auto (GL, else ray caster), gl, raycast")
-    p.add_argument("--scene", choices=SCENE_TYPES, action="append", help="restrict to scene type(s); repeatable, cycled over clips")
-    p.add_argument("--rgb-format", choices=("auto", "mp4", "png"), default="auto", help="RGB storage (default: lossless mp4)")
-    p.add_argument("--depth-dtype", choices=("float32", "float16"), default="float32", help="depth storage precision")
-    p.add_argument("--contact-sheet", type=Path, metavar="PNG", help="also write a contact sheet (RGB + depth of sample clips)")
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="auto",
+        help="renderer: auto (GL, else ray caster), gl, raycast",
+    )
+    p.add_argument(
+        "--scene",
+        choices=SCENE_TYPES,
+        action="append",
+        help="restrict to scene type(s); repeatable, cycled over clips",
+    )
+    p.add_argument(
+        "--rgb-format",
+        choices=("auto", "mp4", "png"),
+        default="auto",
+        help="RGB storage (default: lossless mp4)",
+    )
+    p.add_argument(
+        "--depth-dtype", choices=("float32", "float16"), default="float32", help="depth storage precision"
+    )
+    p.add_argument(
+        "--contact-sheet",
+        type=Path,
+        metavar="PNG",
+        help="also write a contact sheet (RGB + depth of sample clips)",
+    )
     p.add_argument("--sheet-clips", type=int, default=8, help="clips on the contact sheet (default 8)")
-    p.add_argument("--sheet-frames", type=int, default=4, help="frames per clip on the contact sheet (default 4)")
+    p.add_argument(
+        "--sheet-frames", type=int, default=4, help="frames per clip on the contact sheet (default 4)"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p
@@ -118,7 +147,13 @@ def run(args: argparse.Namespace) -> int:
             try:
                 scenes = args.scene
                 clips = [
-                    generate_clip(args.seed + i, args.frames, args.size, renderer=renderer, scene_type=scenes[i % len(scenes)] if scenes else None)
+                    generate_clip(
+                        args.seed + i,
+                        args.frames,
+                        args.size,
+                        renderer=renderer,
+                        scene_type=scenes[i % len(scenes)] if scenes else None,
+                    )
                     for i in range(n)
                 ]
             finally:

@@ -8,12 +8,18 @@ from pathlib import Path
 import numpy as np
 
 # anchor colours (near -> far) of a perceptually ordered map: yellow, orange, magenta, violet, deep blue
-_ANCHORS = np.array(
-    [[252, 241, 160], [250, 170, 70], [226, 88, 90], [160, 40, 130], [80, 20, 130], [20, 10, 60]], np.float64
-) / 255.0
+_ANCHORS = (
+    np.array(
+        [[252, 241, 160], [250, 170, 70], [226, 88, 90], [160, 40, 130], [80, 20, 130], [20, 10, 60]],
+        np.float64,
+    )
+    / 255.0
+)
 
 
-def colorize_depth(depth: np.ndarray, valid: np.ndarray, lo: float | None = None, hi: float | None = None) -> np.ndarray:
+def colorize_depth(
+    depth: np.ndarray, valid: np.ndarray, lo: float | None = None, hi: float | None = None
+) -> np.ndarray:
     """Depth [H,W] (metres) -> uint8 RGB [H,W,3] using inverse depth; invalid pixels black."""
     inv = np.where(valid, 1.0 / np.maximum(depth, 1e-6), 0.0)
     if lo is None or hi is None:
@@ -41,7 +47,9 @@ def make_contact_sheet(clips: Sequence, path: str | Path, frames_per_clip: int =
         vals = clip.depth[clip.valid]
         lo, hi = (float(np.percentile(vals, 1)), float(np.percentile(vals, 99))) if vals.size else (0.1, 1.0)
         top = np.concatenate([clip.rgb[i] for i in idx], 1)
-        bot = np.concatenate([colorize_depth(clip.depth[i], clip.valid[i], lo, max(hi, lo + 1e-3)) for i in idx], 1)
+        bot = np.concatenate(
+            [colorize_depth(clip.depth[i], clip.valid[i], lo, max(hi, lo + 1e-3)) for i in idx], 1
+        )
         block = np.concatenate([top, bot], 0)
         if scale > 1:
             block = np.repeat(np.repeat(block, scale, 0), scale, 1)

@@ -155,7 +155,9 @@ def _write_mp4(path: Path, rgb: np.ndarray, fps: float) -> None:
         stream.thread_type = "NONE"
         stream.codec_context.thread_count = 1
         for frame in rgb:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
+            for packet in stream.encode(
+                av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+            ):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
@@ -169,7 +171,9 @@ def _read_mp4(path: Path) -> np.ndarray:
     return np.stack(frames)
 
 
-def write_clip(clip: SyntheticClip, path: str | Path, rgb_format: str = "auto", depth_dtype: str = "float32") -> Path:
+def write_clip(
+    clip: SyntheticClip, path: str | Path, rgb_format: str = "auto", depth_dtype: str = "float32"
+) -> Path:
     """Write ``clip`` to the folder ``path`` atomically (temp folder + rename). Existing ``path`` is replaced.
 
     ``rgb_format``: "mp4" (lossless libx264rgb), "png" (one PNG per frame) or "auto" (mp4 when available).
@@ -199,7 +203,10 @@ def write_clip(clip: SyntheticClip, path: str | Path, rgb_format: str = "auto", 
                 Image.fromarray(frame).save(tmp / "rgb" / f"{i:06d}.png", compress_level=3)
             rgb_file = "rgb/"
         save_file(
-            {"depth": np.ascontiguousarray(clip.depth.astype(depth_dtype)), "valid": np.ascontiguousarray(clip.valid.astype(np.uint8))},
+            {
+                "depth": np.ascontiguousarray(clip.depth.astype(depth_dtype)),
+                "valid": np.ascontiguousarray(clip.valid.astype(np.uint8)),
+            },
             str(tmp / "depth.safetensors"),
         )
         ts = clip.timestamps if clip.timestamps is not None else np.arange(T) / clip.fps
@@ -270,7 +277,9 @@ def load_clip(path: str | Path) -> SyntheticClip:
         raise FileNotFoundError(f"{path} is not a complete {FORMAT_NAME} clip folder")
     meta = load_meta(path)
     if meta.get("version", 0) > FORMAT_VERSION:
-        raise ValueError(f"{path}: format version {meta['version']} is newer than this reader ({FORMAT_VERSION})")
+        raise ValueError(
+            f"{path}: format version {meta['version']} is newer than this reader ({FORMAT_VERSION})"
+        )
     tensors = load_file(str(path / "depth.safetensors"))
     if meta.get("rgb_format", "mp4") == "png":
         from PIL import Image
@@ -301,7 +310,9 @@ def clip_dirs(dataset_dir: str | Path) -> list[Path]:
     root = Path(dataset_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"dataset directory {root} does not exist")
-    return sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith(CLIP_PREFIX) and is_complete(p))
+    return sorted(
+        p for p in root.iterdir() if p.is_dir() and p.name.startswith(CLIP_PREFIX) and is_complete(p)
+    )
 
 
 def iter_clips(dataset_dir: str | Path) -> Iterator[SyntheticClip]:

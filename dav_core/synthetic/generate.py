@@ -67,7 +67,13 @@ def _make_clip(job: dict) -> dict:
     clip = render_clip(spec, _WORKER["renderer"])
     t1 = time.perf_counter()
     write_clip(clip, job["path"], rgb_format=job["rgb_format"], depth_dtype=job["depth_dtype"])
-    return {"index": job["index"], "frames": clip.frames, "render_s": t1 - t0, "write_s": time.perf_counter() - t1, "scene": clip.scene_type}
+    return {
+        "index": job["index"],
+        "frames": clip.frames,
+        "render_s": t1 - t0,
+        "write_s": time.perf_counter() - t1,
+        "scene": clip.scene_type,
+    }
 
 
 def _frames_setting(frames) -> int | list[int]:
@@ -116,7 +122,9 @@ def generate_dataset(
         old = json.loads(sfile.read_text())
         old_core = {k: old.get(k) for k in settings}
         if old_core != settings:
-            raise ValueError(f"{out} holds a dataset made with other settings ({old_core}); use another --out")
+            raise ValueError(
+                f"{out} holds a dataset made with other settings ({old_core}); use another --out"
+            )
     prev_clips = json.loads(sfile.read_text()).get("clips", 0) if sfile.exists() else 0
     sfile.write_text(json.dumps({**settings, "clips": max(clips, prev_clips)}, indent=1))
     for stale in out.glob(f"{TMP_PREFIX}*"):  # left by an interrupted run
@@ -130,10 +138,29 @@ def generate_dataset(
         if path.exists():  # not ours to trust: regenerate
             shutil.rmtree(path)
         st = scene_types[i % len(scene_types)] if scene_types else None
-        todo.append({"index": i, "seed": seed + i, "frames": frames, "height": height, "width": width, "scene_type": st,
-                     "path": str(path), "rgb_format": rgb_format, "depth_dtype": depth_dtype})
+        todo.append(
+            {
+                "index": i,
+                "seed": seed + i,
+                "frames": frames,
+                "height": height,
+                "width": width,
+                "scene_type": st,
+                "path": str(path),
+                "rgb_format": rgb_format,
+                "depth_dtype": depth_dtype,
+            }
+        )
     skipped = clips - len(todo)
-    stats = {"clips": clips, "skipped": skipped, "generated": 0, "frames": 0, "seconds": 0.0, "backend": None, "workers": 0}
+    stats = {
+        "clips": clips,
+        "skipped": skipped,
+        "generated": 0,
+        "frames": 0,
+        "seconds": 0.0,
+        "backend": None,
+        "workers": 0,
+    }
     if todo:
         resolved = resolve_backend(backend)
         stats["backend"] = resolved
@@ -141,9 +168,22 @@ def generate_dataset(
         n_workers = max(1, min(workers or cores, len(todo)))
         threads = max(1, cores // n_workers)
         stats["workers"] = n_workers
-        log.info("dav synth: %d clips to render (%d already complete) with %d worker(s), backend %s", len(todo), skipped, n_workers, resolved)
+        log.info(
+            "dav synth: %d clips to render (%d already complete) with %d worker(s), backend %s",
+            len(todo),
+            skipped,
+            n_workers,
+            resolved,
+        )
         t0 = time.perf_counter()
-        bar = tqdm(total=clips, initial=skipped, unit="clip", file=sys.stderr, disable=not progress, dynamic_ncols=True)
+        bar = tqdm(
+            total=clips,
+            initial=skipped,
+            unit="clip",
+            file=sys.stderr,
+            disable=not progress,
+            dynamic_ncols=True,
+        )
         render_s = 0.0
         try:
             if n_workers == 1:
@@ -168,7 +208,12 @@ def generate_dataset(
                         torch.set_num_threads(saved_threads)
             else:
                 ctx = get_context("spawn")
-                with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker, initargs=(resolved, threads)) as pool:
+                with ProcessPoolExecutor(
+                    max_workers=n_workers,
+                    mp_context=ctx,
+                    initializer=_init_worker,
+                    initargs=(resolved, threads),
+                ) as pool:
                     pending = {pool.submit(_make_clip, job) for job in todo}
                     try:
                         while pending:

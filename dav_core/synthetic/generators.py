@@ -67,14 +67,32 @@ def wall_quad(center, inward, width: float, height: float, material: Material, n
 
 
 def floor_quad(center, size_x: float, size_z: float, material: Material, name: str = "") -> Primitive:
-    return Primitive("quad", (size_x / 2, size_z / 2), quad_pose(center, (1, 0, 0), (0, 0, 1)), material, name=name)
+    return Primitive(
+        "quad", (size_x / 2, size_z / 2), quad_pose(center, (1, 0, 0), (0, 0, 1)), material, name=name
+    )
 
 
-def box(center, half, material: Material, rot: np.ndarray | None = None, name: str = "", motion: Motion | None = None) -> Primitive:
-    return Primitive("box", tuple(float(h) for h in half), make_pose(rot, center), material, motion=motion, name=name)
+def box(
+    center,
+    half,
+    material: Material,
+    rot: np.ndarray | None = None,
+    name: str = "",
+    motion: Motion | None = None,
+) -> Primitive:
+    return Primitive(
+        "box", tuple(float(h) for h in half), make_pose(rot, center), material, motion=motion, name=name
+    )
 
 
-def sphere(center, r: float, material: Material, rot: np.ndarray | None = None, name: str = "", motion: Motion | None = None) -> Primitive:
+def sphere(
+    center,
+    r: float,
+    material: Material,
+    rot: np.ndarray | None = None,
+    name: str = "",
+    motion: Motion | None = None,
+) -> Primitive:
     return Primitive("sphere", (float(r),), make_pose(rot, center), material, motion=motion, name=name)
 
 
@@ -160,30 +178,65 @@ def _add_movers(
         gy = float(ground(start[None])[0])
         if kind in ("roll", "bounce"):
             r = rng.uniform(0.12, 0.45)
-            mat = _photo(rng) if rng.random() < 0.6 else Material(str(rng.choice(["fabric", "gravel", "tiles"])), tint=_tint(rng, (0.8, 0.4, 0.3), 0.5), specular=0.3, shininess=40)
+            mat = (
+                _photo(rng)
+                if rng.random() < 0.6
+                else Material(
+                    str(rng.choice(["fabric", "gravel", "tiles"])),
+                    tint=_tint(rng, (0.8, 0.4, 0.3), 0.5),
+                    specular=0.3,
+                    shininess=40,
+                )
+            )
             if kind == "roll":
-                prim = sphere((start[0], gy + r, start[1]), r, mat, motion=Motion(velocity=tuple(v), angular_velocity=_rolling(v, r)))
+                prim = sphere(
+                    (start[0], gy + r, start[1]),
+                    r,
+                    mat,
+                    motion=Motion(velocity=tuple(v), angular_velocity=_rolling(v, r)),
+                )
             else:
                 f = rng.uniform(0.6, 1.8)
                 prim = sphere(
                     (start[0], gy + r, start[1]),
                     r,
                     mat,
-                    motion=Motion(velocity=tuple(v * 0.3), angular_velocity=tuple(rng.normal(0, 2, 3)), bounce_height=rng.uniform(0.3, 1.2), bounce_freq=f),
+                    motion=Motion(
+                        velocity=tuple(v * 0.3),
+                        angular_velocity=tuple(rng.normal(0, 2, 3)),
+                        bounce_height=rng.uniform(0.3, 1.2),
+                        bounce_freq=f,
+                    ),
                 )
         elif kind in ("spin", "slide"):
             half = rng.uniform(0.12, 0.45, 3)
-            mat = _photo(rng) if rng.random() < 0.5 else Material("wood", tint=_tint(rng, (1, 1, 1), 0.2), uv_tile=0.5)
+            mat = (
+                _photo(rng)
+                if rng.random() < 0.5
+                else Material("wood", tint=_tint(rng, (1, 1, 1), 0.2), uv_tile=0.5)
+            )
             spin = (0.0, rng.uniform(-3, 3), 0.0) if kind == "spin" else (0.0, 0.0, 0.0)
             lift = rng.uniform(0.3, 1.2) if kind == "spin" else 0.0
             vel = v * (0.2 if kind == "spin" else 1.0)
-            prim = box((start[0], gy + half[1] + lift, start[1]), half, mat, rot=yaw(rng.uniform(0, 6.3)), motion=Motion(velocity=tuple(vel), angular_velocity=spin))
+            prim = box(
+                (start[0], gy + half[1] + lift, start[1]),
+                half,
+                mat,
+                rot=yaw(rng.uniform(0, 6.3)),
+                motion=Motion(velocity=tuple(vel), angular_velocity=spin),
+            )
             r = float(np.linalg.norm(half[[0, 2]]))
         else:  # fly: drone-like object at a few metres, spinning about a random axis
             half = rng.uniform(0.2, 0.6, 3)
             mat = _photo(rng)
             vel = v * 2 + np.array([0.0, rng.uniform(-0.3, 0.3), 0.0])
-            prim = box((start[0], gy + rng.uniform(2.0, 5.0), start[1]), half, mat, rot=_random_rotation(rng), motion=Motion(velocity=tuple(vel), angular_velocity=tuple(rng.normal(0, 1.5, 3))))
+            prim = box(
+                (start[0], gy + rng.uniform(2.0, 5.0), start[1]),
+                half,
+                mat,
+                rot=_random_rotation(rng),
+                motion=Motion(velocity=tuple(vel), angular_velocity=tuple(rng.normal(0, 1.5, 3))),
+            )
             r = float(np.linalg.norm(half))
         path = _moving_path(prim, times)
         if np.any(path < np.asarray(lo)) or np.any(path > np.asarray(hi)):
@@ -209,22 +262,46 @@ def _table(rng, center_xz, floor_y: float, placer: Placer, prims: list[Primitive
     placer.add(center_xz, r)
     rot = yaw(rng.choice([0.0, math.pi / 2]) + rng.normal(0, 0.1))
     top_h = rng.uniform(0.7, 0.78)
-    mat = Material("wood", tint=_tint(rng, (1, 1, 1), 0.25), uv_tile=rng.uniform(0.8, 1.6), specular=0.2, shininess=30)
+    mat = Material(
+        "wood", tint=_tint(rng, (1, 1, 1), 0.25), uv_tile=rng.uniform(0.8, 1.6), specular=0.2, shininess=30
+    )
     c = np.array([center_xz[0], floor_y + top_h, center_xz[1]])
     prims.append(box(c, (w / 2, 0.025, d / 2), mat, rot=rot, name="table_top"))
     for sx in (-1, 1):
         for sz in (-1, 1):
             off = rot @ np.array([sx * (w / 2 - 0.06), 0, sz * (d / 2 - 0.06)])
-            prims.append(box((c[0] + off[0], floor_y + (top_h - 0.025) / 2, c[2] + off[2]), (0.025, (top_h - 0.025) / 2, 0.025), mat, rot=rot, name="table_leg"))
+            prims.append(
+                box(
+                    (c[0] + off[0], floor_y + (top_h - 0.025) / 2, c[2] + off[2]),
+                    (0.025, (top_h - 0.025) / 2, 0.025),
+                    mat,
+                    rot=rot,
+                    name="table_leg",
+                )
+            )
     # something on the table
     if rng.random() < 0.7:
         rr = rng.uniform(0.06, 0.15)
         off = rot @ np.array([rng.uniform(-w / 3, w / 3), 0, rng.uniform(-d / 3, d / 3)])
         if rng.random() < 0.5:
-            prims.append(sphere((c[0] + off[0], c[1] + 0.025 + rr, c[2] + off[2]), rr, _photo(rng), rot=_random_rotation(rng)))
+            prims.append(
+                sphere(
+                    (c[0] + off[0], c[1] + 0.025 + rr, c[2] + off[2]),
+                    rr,
+                    _photo(rng),
+                    rot=_random_rotation(rng),
+                )
+            )
         else:
             hh = rng.uniform(0.05, 0.2, 3)
-            prims.append(box((c[0] + off[0], c[1] + 0.025 + hh[1], c[2] + off[2]), hh, _photo(rng), rot=yaw(rng.uniform(0, 6.3))))
+            prims.append(
+                box(
+                    (c[0] + off[0], c[1] + 0.025 + hh[1], c[2] + off[2]),
+                    hh,
+                    _photo(rng),
+                    rot=yaw(rng.uniform(0, 6.3)),
+                )
+            )
     return True
 
 
@@ -234,8 +311,19 @@ def _framed_picture(rng, center, inward, width, height, prims) -> None:
     frame_mat = Material("wood", tint=_tint(rng, (0.5, 0.4, 0.3), 0.4), uv_tile=0.3)
     fw, fh = width + 0.08, height + 0.08
     rot = np.stack([np.cross(UP, inward), UP, inward], 1)  # local z along inward
-    prims.append(box(np.asarray(center) + inward * depth, (fw / 2, fh / 2, depth), frame_mat, rot=rot, name="frame"))
-    prims.append(wall_quad(np.asarray(center) + inward * (2 * depth + 0.004), inward, width, height, _photo(rng), name="picture"))
+    prims.append(
+        box(np.asarray(center) + inward * depth, (fw / 2, fh / 2, depth), frame_mat, rot=rot, name="frame")
+    )
+    prims.append(
+        wall_quad(
+            np.asarray(center) + inward * (2 * depth + 0.004),
+            inward,
+            width,
+            height,
+            _photo(rng),
+            name="picture",
+        )
+    )
 
 
 def _indoor_env(rng) -> Environment:
@@ -268,12 +356,19 @@ def _outdoor_env(rng) -> tuple[Environment, Light]:
         sky_horizon=_tint(rng, hor, 0.06),
         ground=_tint(rng, (0.3, 0.28, 0.22), 0.15),
         ambient=amb * rng.uniform(0.8, 1.2),
-        fog_density={"hazy": rng.uniform(0.01, 0.025), "overcast": rng.uniform(0.005, 0.015)}.get(mood, rng.uniform(0.001, 0.006)),
+        fog_density={"hazy": rng.uniform(0.01, 0.025), "overcast": rng.uniform(0.005, 0.015)}.get(
+            mood, rng.uniform(0.001, 0.006)
+        ),
         exposure=rng.uniform(0.9, 1.3),
         sun_dir=tuple(sun_dir) if mood != "overcast" else None,
         sun_color=tuple(np.asarray(sun_col) / 3),
     )
-    sun = Light("directional", tuple(sun_dir), tuple(float(c) * rng.uniform(0.85, 1.1) for c in sun_col), cast_shadow=mood != "overcast")
+    sun = Light(
+        "directional",
+        tuple(sun_dir),
+        tuple(float(c) * rng.uniform(0.85, 1.1) for c in sun_col),
+        cast_shadow=mood != "overcast",
+    )
     if mood == "overcast":
         sun = Light("directional", tuple(sun_dir), (0.6, 0.6, 0.62), cast_shadow=True)
     return env, sun
@@ -303,21 +398,60 @@ def room_scene(rng: np.random.Generator, times: np.ndarray):
     x0, x1, z0, z1 = -w / 2, w / 2, -d / 2, d / 2
     prims: list[Primitive] = []
     floor_tex = str(rng.choice(["wood", "tiles", "gravel", "fabric"]))
-    floor_tile = {"wood": rng.uniform(1.5, 2.5), "tiles": rng.uniform(1.0, 2.4), "gravel": 1.0, "fabric": 0.5}[floor_tex]
+    floor_tile = {
+        "wood": rng.uniform(1.5, 2.5),
+        "tiles": rng.uniform(1.0, 2.4),
+        "gravel": 1.0,
+        "fabric": 0.5,
+    }[floor_tex]
     floor_tint = _tint(rng, (0.5, 0.45, 0.5) if floor_tex == "gravel" else (1.0, 1.0, 1.0), 0.25)
-    prims.append(floor_quad((0, 0, 0), w, d, Material(floor_tex, floor_tint, floor_tile, specular=0.15 if floor_tex in ("wood", "tiles") else 0.0)))
-    prims.append(floor_quad((0, h, 0), w, d, Material("plaster", _tint(rng, (1, 1, 1), 0.05), 2.0), name="ceiling"))
+    prims.append(
+        floor_quad(
+            (0, 0, 0),
+            w,
+            d,
+            Material(
+                floor_tex, floor_tint, floor_tile, specular=0.15 if floor_tex in ("wood", "tiles") else 0.0
+            ),
+        )
+    )
+    prims.append(
+        floor_quad((0, h, 0), w, d, Material("plaster", _tint(rng, (1, 1, 1), 0.05), 2.0), name="ceiling")
+    )
     if rng.random() < 0.6:  # rug
         rug_tex = str(rng.choice(["fabric", "tiles"] + list(PHOTOS[:3])))
-        rug = Material(rug_tex, _tint(rng, (0.8, 0.4, 0.3), 0.5) if rug_tex in ("fabric", "tiles") else (1.0, 1.0, 1.0), 0.6 if rug_tex in ("fabric", "tiles") else 0.0)
-        prims.append(floor_quad((rng.uniform(-w / 5, w / 5), 0.006, rng.uniform(-d / 5, d / 5)), rng.uniform(1.2, w * 0.6), rng.uniform(1.0, d * 0.6), rug, name="rug"))
+        rug = Material(
+            rug_tex,
+            _tint(rng, (0.8, 0.4, 0.3), 0.5) if rug_tex in ("fabric", "tiles") else (1.0, 1.0, 1.0),
+            0.6 if rug_tex in ("fabric", "tiles") else 0.0,
+        )
+        prims.append(
+            floor_quad(
+                (rng.uniform(-w / 5, w / 5), 0.006, rng.uniform(-d / 5, d / 5)),
+                rng.uniform(1.2, w * 0.6),
+                rng.uniform(1.0, d * 0.6),
+                rug,
+                name="rug",
+            )
+        )
     wall_tex = str(rng.choice(["plaster", "plaster", "brick", "fabric", "tiles"]))
     wall_tint = _tint(rng, (0.95, 0.9, 0.85) if wall_tex != "brick" else (0.9, 0.55, 0.45), 0.2)
     accent = int(rng.integers(0, 4)) if rng.random() < 0.5 else -1
-    walls = [((0, h / 2, z1), (0, 0, -1), w), ((0, h / 2, z0), (0, 0, 1), w), ((x1, h / 2, 0), (-1, 0, 0), d), ((x0, h / 2, 0), (1, 0, 0), d)]
+    walls = [
+        ((0, h / 2, z1), (0, 0, -1), w),
+        ((0, h / 2, z0), (0, 0, 1), w),
+        ((x1, h / 2, 0), (-1, 0, 0), d),
+        ((x0, h / 2, 0), (1, 0, 0), d),
+    ]
     for i, (c, n, length) in enumerate(walls):
-        tex, tint = (wall_tex, wall_tint) if i != accent else (str(rng.choice(["brick", "wood", "facade"])), _tint(rng, (0.9, 0.8, 0.7), 0.25))
-        prims.append(wall_quad(c, n, length, h, Material(tex, tint, rng.uniform(0.8, 1.6) if tex != "facade" else h)))
+        tex, tint = (
+            (wall_tex, wall_tint)
+            if i != accent
+            else (str(rng.choice(["brick", "wood", "facade"])), _tint(rng, (0.9, 0.8, 0.7), 0.25))
+        )
+        prims.append(
+            wall_quad(c, n, length, h, Material(tex, tint, rng.uniform(0.8, 1.6) if tex != "facade" else h))
+        )
 
     # camera
     kind, shake, fast = _pick_motion(rng)
@@ -334,7 +468,17 @@ def room_scene(rng: np.random.Generator, times: np.ndarray):
         return e
 
     c2w, traj = _camera(
-        rng, times, kind, shake, fast, center=np.array([0.0, 1.0, 0.0]), radius=min(w, d) / 2 - margin, height=eye_h, speed=speed, clamp=clamp, look_height=rng.uniform(0.6, 1.3)
+        rng,
+        times,
+        kind,
+        shake,
+        fast,
+        center=np.array([0.0, 1.0, 0.0]),
+        radius=min(w, d) / 2 - margin,
+        height=eye_h,
+        speed=speed,
+        clamp=clamp,
+        look_height=rng.uniform(0.6, 1.3),
     )
     placer = Placer(c2w[:, [0, 2], 3], clearance=0.45)
 
@@ -345,7 +489,11 @@ def room_scene(rng: np.random.Generator, times: np.ndarray):
         pw = rng.uniform(0.5, min(1.6, length / 3))
         ph = pw * rng.uniform(0.7, 1.3)
         along = np.cross(UP, np.asarray(n, np.float64))
-        pos = np.asarray(c, np.float64) + along * rng.uniform(-length / 2 + pw, length / 2 - pw) + UP * (rng.uniform(1.3, 1.9) - h / 2)
+        pos = (
+            np.asarray(c, np.float64)
+            + along * rng.uniform(-length / 2 + pw, length / 2 - pw)
+            + UP * (rng.uniform(1.3, 1.9) - h / 2)
+        )
         _framed_picture(rng, pos, n, pw, ph, prims)
 
     # furniture: tables, cabinets along walls, crates, balls
@@ -357,37 +505,84 @@ def room_scene(rng: np.random.Generator, times: np.ndarray):
         n = np.asarray(n, np.float64)
         along = np.cross(UP, n)
         cw, cd, ch = rng.uniform(0.6, 1.6), rng.uniform(0.35, 0.6), rng.uniform(0.7, 2.1)
-        pos = np.asarray(c, np.float64) + along * rng.uniform(-length / 2 + cw, length / 2 - cw) + n * (cd / 2 + 0.01)
+        pos = (
+            np.asarray(c, np.float64)
+            + along * rng.uniform(-length / 2 + cw, length / 2 - cw)
+            + n * (cd / 2 + 0.01)
+        )
         r = math.hypot(cw, cd) / 2
         if not placer.free(pos[[0, 2]], r):
             continue
         placer.add(pos[[0, 2]], r)
         rot = np.stack([along, UP, n], 1)
-        mat = Material(str(rng.choice(["wood", "wood", "plaster", "facade_glass"])), _tint(rng, (0.9, 0.85, 0.8), 0.3), rng.uniform(0.5, 1.0))
+        mat = Material(
+            str(rng.choice(["wood", "wood", "plaster", "facade_glass"])),
+            _tint(rng, (0.9, 0.85, 0.8), 0.3),
+            rng.uniform(0.5, 1.0),
+        )
         prims.append(box((pos[0], ch / 2, pos[2]), (cw / 2, ch / 2, cd / 2), mat, rot=rot, name="cabinet"))
     for _ in range(int(rng.integers(2, 7))):
         if rng.random() < 0.6:
             half = rng.uniform(0.1, 0.4, 3)
-            xz = placer.sample(rng, [x0 + 0.5, z0 + 0.5], [x1 - 0.5, z1 - 0.5], float(np.linalg.norm(half[[0, 2]])))
+            xz = placer.sample(
+                rng, [x0 + 0.5, z0 + 0.5], [x1 - 0.5, z1 - 0.5], float(np.linalg.norm(half[[0, 2]]))
+            )
             if xz is not None:
                 mat = _photo(rng) if rng.random() < 0.6 else Material("wood", _tint(rng, (1, 1, 1), 0.2), 0.5)
-                prims.append(box((xz[0], half[1], xz[1]), half, mat, rot=yaw(rng.uniform(0, 6.3)), name="crate"))
+                prims.append(
+                    box((xz[0], half[1], xz[1]), half, mat, rot=yaw(rng.uniform(0, 6.3)), name="crate")
+                )
         else:
             r = rng.uniform(0.1, 0.35)
             xz = placer.sample(rng, [x0 + 0.5, z0 + 0.5], [x1 - 0.5, z1 - 0.5], r)
             if xz is not None:
-                prims.append(sphere((xz[0], r, xz[1]), r, _photo(rng), rot=_random_rotation(rng), name="ball"))
-    movers = _add_movers(rng, prims, placer, times, int(rng.integers(1, 4)), [x0 + 0.5, z0 + 0.5], [x1 - 0.5, z1 - 0.5], 0.0, (0.3, 1.5))
+                prims.append(
+                    sphere((xz[0], r, xz[1]), r, _photo(rng), rot=_random_rotation(rng), name="ball")
+                )
+    movers = _add_movers(
+        rng,
+        prims,
+        placer,
+        times,
+        int(rng.integers(1, 4)),
+        [x0 + 0.5, z0 + 0.5],
+        [x1 - 0.5, z1 - 0.5],
+        0.0,
+        (0.3, 1.5),
+    )
 
     # lights
     lp = (rng.uniform(x0 + 0.8, x1 - 0.8), h - rng.uniform(0.25, 0.6), rng.uniform(z0 + 0.8, z1 - 0.8))
     col = _tint(rng, (1.0, 0.9, 0.75) if rng.random() < 0.6 else (0.85, 0.9, 1.0), 0.05)
     power = rng.uniform(2.5, 5.0)
-    lights = [Light("point", lp, tuple(c * power for c in col), cast_shadow=True, range=max(w, d) * rng.uniform(0.5, 0.9))]
+    lights = [
+        Light(
+            "point",
+            lp,
+            tuple(c * power for c in col),
+            cast_shadow=True,
+            range=max(w, d) * rng.uniform(0.5, 0.9),
+        )
+    ]
     if rng.random() < 0.6:
         lp2 = (rng.uniform(x0 + 0.8, x1 - 0.8), h - 0.3, rng.uniform(z0 + 0.8, z1 - 0.8))
-        lights.append(Light("point", lp2, tuple(c * rng.uniform(0.8, 2.0) for c in _tint(rng, (1, 0.95, 0.9), 0.1)), range=max(w, d) * 0.5))
-    scene = Scene("room", prims, lights, _indoor_env(rng), ((x0, 0, z0), (x1, h, z1)), max_depth=100.0, info={"size": [w, d, h], "movers": movers})
+        lights.append(
+            Light(
+                "point",
+                lp2,
+                tuple(c * rng.uniform(0.8, 2.0) for c in _tint(rng, (1, 0.95, 0.9), 0.1)),
+                range=max(w, d) * 0.5,
+            )
+        )
+    scene = Scene(
+        "room",
+        prims,
+        lights,
+        _indoor_env(rng),
+        ((x0, 0, z0), (x1, h, z1)),
+        max_depth=100.0,
+        info={"size": [w, d, h], "movers": movers},
+    )
     return scene, c2w, traj
 
 
@@ -396,16 +591,42 @@ def corridor_scene(rng: np.random.Generator, times: np.ndarray):
     x0, x1, z0, z1 = -length / 2, length / 2, -w / 2, w / 2
     prims: list[Primitive] = []
     floor_tex = str(rng.choice(["tiles", "wood", "asphalt", "gravel"]))
-    prims.append(floor_quad((0, 0, 0), length, w, Material(floor_tex, _tint(rng, (0.9, 0.9, 0.9), 0.2), rng.uniform(0.8, 2.0), specular=0.2)))
-    prims.append(floor_quad((0, h, 0), length, w, Material("plaster", _tint(rng, (0.95, 0.95, 0.95), 0.05), 1.5), name="ceiling"))
+    prims.append(
+        floor_quad(
+            (0, 0, 0),
+            length,
+            w,
+            Material(floor_tex, _tint(rng, (0.9, 0.9, 0.9), 0.2), rng.uniform(0.8, 2.0), specular=0.2),
+        )
+    )
+    prims.append(
+        floor_quad(
+            (0, h, 0),
+            length,
+            w,
+            Material("plaster", _tint(rng, (0.95, 0.95, 0.95), 0.05), 1.5),
+            name="ceiling",
+        )
+    )
     wall_tex = str(rng.choice(["plaster", "brick", "tiles", "facade"]))
-    wall_mat = Material(wall_tex, _tint(rng, (0.9, 0.8, 0.7), 0.25), h if wall_tex == "facade" else rng.uniform(0.8, 1.8))
+    wall_mat = Material(
+        wall_tex, _tint(rng, (0.9, 0.8, 0.7), 0.25), h if wall_tex == "facade" else rng.uniform(0.8, 1.8)
+    )
     walls = [((0, h / 2, z1), (0, 0, -1), length), ((0, h / 2, z0), (0, 0, 1), length)]
     for c, n, ll in walls:
         prims.append(wall_quad(c, n, ll, h, wall_mat))
     end_mat = Material(str(rng.choice(PHOTOS)))  # a big picture / window at each end
     prims.append(wall_quad((x1, h / 2, 0), (-1, 0, 0), w, h, end_mat, name="end"))
-    prims.append(wall_quad((x0, h / 2, 0), (1, 0, 0), w, h, Material("facade_glass", _tint(rng, (1, 1, 1), 0.2), h), name="end"))
+    prims.append(
+        wall_quad(
+            (x0, h / 2, 0),
+            (1, 0, 0),
+            w,
+            h,
+            Material("facade_glass", _tint(rng, (1, 1, 1), 0.2), h),
+            name="end",
+        )
+    )
 
     kind, shake, fast = _pick_motion(rng)
     kind = "dolly" if kind in ("orbit", "tracking") else kind
@@ -422,8 +643,19 @@ def corridor_scene(rng: np.random.Generator, times: np.ndarray):
 
     heading = (math.pi / 2 if rng.random() < 0.5 else -math.pi / 2) + rng.normal(0, 0.05)
     c2w, traj = _camera(
-        rng, times, kind, shake, fast, center=np.array([rng.uniform(-length / 4, length / 4), 1.0, 0.0]), radius=w / 2 - margin, height=rng.uniform(1.2, 1.8),
-        speed=speed, clamp=clamp, max_length=length * 0.8, heading=heading, look_height=rng.uniform(0.8, 1.5),
+        rng,
+        times,
+        kind,
+        shake,
+        fast,
+        center=np.array([rng.uniform(-length / 4, length / 4), 1.0, 0.0]),
+        radius=w / 2 - margin,
+        height=rng.uniform(1.2, 1.8),
+        speed=speed,
+        clamp=clamp,
+        max_length=length * 0.8,
+        heading=heading,
+        look_height=rng.uniform(0.8, 1.5),
     )
     placer = Placer(c2w[:, [0, 2], 3], clearance=0.4)
     # doors, pictures, pillars, benches along the walls
@@ -434,24 +666,61 @@ def corridor_scene(rng: np.random.Generator, times: np.ndarray):
         what = rng.choice(["door", "picture", "pillar", "cabinet"])
         base = np.array([xpos, 0.0, c[2]])
         if what == "door":
-            prims.append(wall_quad(base + UP * 1.05 + n * 0.01, n, rng.uniform(0.8, 1.0), 2.1, Material("wood", _tint(rng, (0.8, 0.6, 0.45), 0.3), 2.1), name="door"))
+            prims.append(
+                wall_quad(
+                    base + UP * 1.05 + n * 0.01,
+                    n,
+                    rng.uniform(0.8, 1.0),
+                    2.1,
+                    Material("wood", _tint(rng, (0.8, 0.6, 0.45), 0.3), 2.1),
+                    name="door",
+                )
+            )
         elif what == "picture":
-            _framed_picture(rng, base + UP * rng.uniform(1.3, 1.8), n, rng.uniform(0.4, 1.0), rng.uniform(0.4, 0.9), prims)
+            _framed_picture(
+                rng, base + UP * rng.uniform(1.3, 1.8), n, rng.uniform(0.4, 1.0), rng.uniform(0.4, 0.9), prims
+            )
         else:
-            pw, pd, ph = (rng.uniform(0.3, 0.5), rng.uniform(0.2, 0.4), h) if what == "pillar" else (rng.uniform(0.5, 1.2), rng.uniform(0.3, 0.5), rng.uniform(0.6, 1.6))
+            pw, pd, ph = (
+                (rng.uniform(0.3, 0.5), rng.uniform(0.2, 0.4), h)
+                if what == "pillar"
+                else (rng.uniform(0.5, 1.2), rng.uniform(0.3, 0.5), rng.uniform(0.6, 1.6))
+            )
             pos = base + n * (pd / 2 + 0.005)
             r = math.hypot(pw, pd) / 2
             if placer.free(pos[[0, 2]], r):
                 placer.add(pos[[0, 2]], r)
                 rot = np.stack([np.cross(UP, n), UP, n], 1)
-                mat = Material(str(rng.choice(["wood", "plaster", "brick"])), _tint(rng, (0.85, 0.8, 0.75), 0.3), rng.uniform(0.5, 1.2))
-                prims.append(box((pos[0], ph / 2 - (0.002 if what == "pillar" else 0), pos[2]), (pw / 2, ph / 2 - (0.004 if what == "pillar" else 0), pd / 2), mat, rot=rot, name=str(what)))
+                mat = Material(
+                    str(rng.choice(["wood", "plaster", "brick"])),
+                    _tint(rng, (0.85, 0.8, 0.75), 0.3),
+                    rng.uniform(0.5, 1.2),
+                )
+                prims.append(
+                    box(
+                        (pos[0], ph / 2 - (0.002 if what == "pillar" else 0), pos[2]),
+                        (pw / 2, ph / 2 - (0.004 if what == "pillar" else 0), pd / 2),
+                        mat,
+                        rot=rot,
+                        name=str(what),
+                    )
+                )
     for _ in range(int(rng.integers(1, 5))):
         r = rng.uniform(0.1, 0.3)
         xz = placer.sample(rng, [x0 + 1, z0 + 0.4], [x1 - 1, z1 - 0.4], r)
         if xz is not None:
             prims.append(sphere((xz[0], r, xz[1]), r, _photo(rng), rot=_random_rotation(rng), name="ball"))
-    movers = _add_movers(rng, prims, placer, times, int(rng.integers(1, 4)), [x0 + 1, z0 + 0.35], [x1 - 1, z1 - 0.35], 0.0, (0.5, 2.5))
+    movers = _add_movers(
+        rng,
+        prims,
+        placer,
+        times,
+        int(rng.integers(1, 4)),
+        [x0 + 1, z0 + 0.35],
+        [x1 - 1, z1 - 0.35],
+        0.0,
+        (0.5, 2.5),
+    )
     # ceiling lights along the path of the camera
     cam_x = float(np.mean(c2w[:, 0, 3]))
     spacing = rng.uniform(5, 9)
@@ -459,8 +728,24 @@ def corridor_scene(rng: np.random.Generator, times: np.ndarray):
     lights = []
     for k in range(4):
         lx = float(np.clip(cam_x + (k - 1.5) * spacing, x0 + 0.5, x1 - 0.5))
-        lights.append(Light("point", (lx, h - 0.2, rng.uniform(-w / 4, w / 4)), tuple(c * rng.uniform(2.0, 4.0) for c in col), cast_shadow=k == 1, range=rng.uniform(3, 6)))
-    scene = Scene("corridor", prims, lights, _indoor_env(rng), ((x0, 0, z0), (x1, h, z1)), max_depth=100.0, info={"size": [length, w, h], "movers": movers})
+        lights.append(
+            Light(
+                "point",
+                (lx, h - 0.2, rng.uniform(-w / 4, w / 4)),
+                tuple(c * rng.uniform(2.0, 4.0) for c in col),
+                cast_shadow=k == 1,
+                range=rng.uniform(3, 6),
+            )
+        )
+    scene = Scene(
+        "corridor",
+        prims,
+        lights,
+        _indoor_env(rng),
+        ((x0, 0, z0), (x1, h, z1)),
+        max_depth=100.0,
+        info={"size": [length, w, h], "movers": movers},
+    )
     return scene, c2w, traj
 
 
@@ -469,14 +754,24 @@ def street_scene(rng: np.random.Generator, times: np.ndarray):
     rw, sw = rng.uniform(6, 12), rng.uniform(2, 4)
     zr = rw / 2
     prims: list[Primitive] = []
-    prims.append(floor_quad((0, 0, 0), L, rw, Material("asphalt", _tint(rng, (1, 1, 1), 0.15), rng.uniform(3, 6)), name="road"))
-    side_mat = Material(str(rng.choice(["tiles", "gravel", "brick"])), _tint(rng, (0.8, 0.78, 0.75), 0.15), rng.uniform(1.0, 2.5))
+    prims.append(
+        floor_quad(
+            (0, 0, 0), L, rw, Material("asphalt", _tint(rng, (1, 1, 1), 0.15), rng.uniform(3, 6)), name="road"
+        )
+    )
+    side_mat = Material(
+        str(rng.choice(["tiles", "gravel", "brick"])),
+        _tint(rng, (0.8, 0.78, 0.75), 0.15),
+        rng.uniform(1.0, 2.5),
+    )
     for s in (-1, 1):
         prims.append(box((0, 0.075, s * (zr + sw / 2)), (L / 2, 0.075, sw / 2), side_mat, name="sidewalk"))
     ground_mat = Material(str(rng.choice(["grass", "gravel"])), _tint(rng, (0.45, 0.55, 0.3), 0.2), 4.0)
     prims.append(floor_quad((0, -0.02, 0), L + 60, 160, ground_mat, name="ground"))
     # buildings on both sides
-    facade_tints = [_tint(rng, c, 0.15) for c in ((0.95, 0.6, 0.45), (0.85, 0.85, 0.8), (0.7, 0.65, 0.6), (0.9, 0.8, 0.6))]
+    facade_tints = [
+        _tint(rng, c, 0.15) for c in ((0.95, 0.6, 0.45), (0.85, 0.85, 0.8), (0.7, 0.65, 0.6), (0.9, 0.8, 0.6))
+    ]
     max_h = 0.0
     for s in (-1, 1):
         x = -L / 2
@@ -488,13 +783,19 @@ def street_scene(rng: np.random.Generator, times: np.ndarray):
             setback = rng.uniform(0, 3) if rng.random() < 0.3 else 0.0
             zc = s * (zr + sw + setback + bd / 2)
             storey = rng.uniform(3.0, 3.6)
-            mat = Material(str(rng.choice(["facade", "facade", "facade_glass"])), facade_tints[int(rng.integers(0, 4))], storey)
+            mat = Material(
+                str(rng.choice(["facade", "facade", "facade_glass"])),
+                facade_tints[int(rng.integers(0, 4))],
+                storey,
+            )
             prims.append(box((x + bw / 2, bh / 2, zc), (bw / 2 - 0.05, bh / 2, bd / 2), mat, name="building"))
             if rng.random() < 0.3:  # billboard on the facade
                 bbw = min(bw * 0.6, rng.uniform(2, 5))
                 front = np.array([0, 0, -s], np.float64)
                 center = np.array([x + bw / 2, rng.uniform(3, min(8, bh - 1)), zc - s * (bd / 2 + 0.02)])
-                prims.append(wall_quad(center, front, bbw, bbw * rng.uniform(0.5, 0.8), _photo(rng), name="billboard"))
+                prims.append(
+                    wall_quad(center, front, bbw, bbw * rng.uniform(0.5, 0.8), _photo(rng), name="billboard")
+                )
             x += bw + (rng.uniform(0.5, 4) if rng.random() < 0.4 else 0.1)
 
     kind, shake, fast = _pick_motion(rng)
@@ -511,10 +812,25 @@ def street_scene(rng: np.random.Generator, times: np.ndarray):
         e[:, 2] = np.clip(e[:, 2], -zmax, zmax)
         return e
 
-    heading = (math.pi / 2 if rng.random() < 0.5 else -math.pi / 2) + rng.normal(0, 0.15) if kind == "dolly" else None
+    heading = (
+        (math.pi / 2 if rng.random() < 0.5 else -math.pi / 2) + rng.normal(0, 0.15)
+        if kind == "dolly"
+        else None
+    )
     c2w, traj = _camera(
-        rng, times, kind, shake, fast, center=np.array([rng.uniform(-20, 20), 1.5, 0.0]), radius=zmax, height=eye_h, speed=speed,
-        clamp=clamp, max_length=L * 0.6, heading=heading, look_height=rng.uniform(1.0, 4.0),
+        rng,
+        times,
+        kind,
+        shake,
+        fast,
+        center=np.array([rng.uniform(-20, 20), 1.5, 0.0]),
+        radius=zmax,
+        height=eye_h,
+        speed=speed,
+        clamp=clamp,
+        max_length=L * 0.6,
+        heading=heading,
+        look_height=rng.uniform(1.0, 4.0),
     )
     traj["drone"] = bool(drone)
     placer = Placer(c2w[:, [0, 2], 3], clearance=1.0 if not drone else 0.3)
@@ -528,17 +844,41 @@ def street_scene(rng: np.random.Generator, times: np.ndarray):
             if placer.free((x, z), 0.3):
                 placer.add((x, z), 0.3)
                 ph = rng.uniform(3.5, 5.5)
-                metal = Material("plaster", _tint(rng, (0.25, 0.25, 0.27), 0.2), 1.0, specular=0.5, shininess=50)
+                metal = Material(
+                    "plaster", _tint(rng, (0.25, 0.25, 0.27), 0.2), 1.0, specular=0.5, shininess=50
+                )
                 prims.append(box((x, 0.15 + ph / 2, z), (0.06, ph / 2, 0.06), metal, name="lamp_post"))
-                prims.append(sphere((x, 0.15 + ph + 0.18, z), 0.22, Material("plaster", (1.4, 1.35, 1.2), 1.0, specular=0.8), name="lamp"))
+                prims.append(
+                    sphere(
+                        (x, 0.15 + ph + 0.18, z),
+                        0.22,
+                        Material("plaster", (1.4, 1.35, 1.2), 1.0, specular=0.8),
+                        name="lamp",
+                    )
+                )
         elif what == "tree":
             z = s * (zr + sw * rng.uniform(0.5, 0.8))
             r = rng.uniform(1.0, 2.2)
             if placer.free((x, z), 0.4):
                 placer.add((x, z), 0.4)
                 th = rng.uniform(1.8, 3.0)
-                prims.append(box((x, 0.15 + th / 2, z), (0.12, th / 2, 0.12), Material("wood", _tint(rng, (0.5, 0.4, 0.3), 0.2), 0.5), name="trunk"))
-                prims.append(sphere((x, 0.15 + th + r * 0.8, z), r, Material("grass", _tint(rng, (0.3, 0.5, 0.2), 0.2), 0.0), rot=_random_rotation(rng), name="canopy"))
+                prims.append(
+                    box(
+                        (x, 0.15 + th / 2, z),
+                        (0.12, th / 2, 0.12),
+                        Material("wood", _tint(rng, (0.5, 0.4, 0.3), 0.2), 0.5),
+                        name="trunk",
+                    )
+                )
+                prims.append(
+                    sphere(
+                        (x, 0.15 + th + r * 0.8, z),
+                        r,
+                        Material("grass", _tint(rng, (0.3, 0.5, 0.2), 0.2), 0.0),
+                        rot=_random_rotation(rng),
+                        name="canopy",
+                    )
+                )
         elif what == "car":
             z = s * (zr - rng.uniform(1.0, 1.3))
             _car(rng, prims, placer, np.array([x, z]), yaw(math.pi / 2 + rng.normal(0, 0.03)), None, times)
@@ -546,7 +886,14 @@ def street_scene(rng: np.random.Generator, times: np.ndarray):
             z = s * (zr + 0.3)
             if placer.free((x, z), 0.15):
                 placer.add((x, z), 0.15)
-                prims.append(box((x, 0.15 + 0.45, z), (0.1, 0.45, 0.1), Material("plaster", _tint(rng, (0.6, 0.6, 0.6), 0.4), 1.0), name="bollard"))
+                prims.append(
+                    box(
+                        (x, 0.15 + 0.45, z),
+                        (0.1, 0.45, 0.1),
+                        Material("plaster", _tint(rng, (0.6, 0.6, 0.6), 0.4), 1.0),
+                        name="bollard",
+                    )
+                )
     # moving cars along the lanes, plus some balls/crates on the sidewalks
     n_cars = int(rng.integers(1, 4))
     for _ in range(n_cars * 4):
@@ -556,26 +903,54 @@ def street_scene(rng: np.random.Generator, times: np.ndarray):
         v = rng.uniform(3, 14) * (1 if lane < 0 else -1)
         z = lane * zr * rng.uniform(0.3, 0.5)
         x = rng.uniform(-L / 2 + 15, L / 2 - 15)
-        if _car(rng, prims, placer, np.array([x, z]), yaw(math.pi / 2 if v > 0 else -math.pi / 2), np.array([v, 0.0, 0.0]), times):
+        if _car(
+            rng,
+            prims,
+            placer,
+            np.array([x, z]),
+            yaw(math.pi / 2 if v > 0 else -math.pi / 2),
+            np.array([v, 0.0, 0.0]),
+            times,
+        ):
             n_cars -= 1
-    movers = _add_movers(rng, prims, placer, times, int(rng.integers(0, 3)), [-L / 2 + 10, -zr - sw + 0.3], [L / 2 - 10, zr + sw - 0.3], 0.15, (0.5, 2.0))
+    movers = _add_movers(
+        rng,
+        prims,
+        placer,
+        times,
+        int(rng.integers(0, 3)),
+        [-L / 2 + 10, -zr - sw + 0.3],
+        [L / 2 - 10, zr + sw - 0.3],
+        0.15,
+        (0.5, 2.0),
+    )
     env, sun = _outdoor_env(rng)
     cam_x = c2w[:, 0, 3]
     lo = (float(cam_x.min()) - 70, -1.0, -zr - sw - 20)
     hi = (float(cam_x.max()) + 70, max_h + 1, zr + sw + 20)
-    scene = Scene("street", prims, [sun], env, (lo, hi), max_depth=200.0, info={"road_width": rw, "movers": movers})
+    scene = Scene(
+        "street", prims, [sun], env, (lo, hi), max_depth=200.0, info={"road_width": rw, "movers": movers}
+    )
     return scene, c2w, traj
 
 
 def _car(rng, prims, placer: Placer, xz, rot, velocity, times) -> bool:
     length, width = rng.uniform(3.8, 4.8), rng.uniform(1.7, 1.95)
     r = length / 2
-    color = _tint(rng, [(0.6, 0.05, 0.05), (0.05, 0.1, 0.4), (0.7, 0.7, 0.72), (0.08, 0.08, 0.08), (0.9, 0.9, 0.88)][int(rng.integers(0, 5))], 0.2)
+    color = _tint(
+        rng,
+        [(0.6, 0.05, 0.05), (0.05, 0.1, 0.4), (0.7, 0.7, 0.72), (0.08, 0.08, 0.08), (0.9, 0.9, 0.88)][
+            int(rng.integers(0, 5))
+        ],
+        0.2,
+    )
     paint = Material("plaster", color, 1.0, specular=0.9, shininess=80)
     glass = Material("facade_glass", (0.6, 0.65, 0.75), 0.0, specular=1.0, shininess=120)
     motion = Motion(velocity=tuple(velocity)) if velocity is not None else None
     body_c = np.array([xz[0], 0.35 + 0.32, xz[1]])
-    body = box(body_c, (length / 2, 0.32, width / 2), paint, rot=rot @ yaw(math.pi / 2), motion=motion, name="car")
+    body = box(
+        body_c, (length / 2, 0.32, width / 2), paint, rot=rot @ yaw(math.pi / 2), motion=motion, name="car"
+    )
     if motion is not None:
         path = _moving_path(body, times)
         if not placer.path_free(path, r):
@@ -588,12 +963,28 @@ def _car(rng, prims, placer: Placer, xz, rot, velocity, times) -> bool:
         placer.add(xz, r)
     prims.append(body)
     cab_off = rot @ yaw(math.pi / 2) @ np.array([-length * 0.05, 0.0, 0.0])
-    prims.append(box(body_c + cab_off + np.array([0, 0.32 + 0.27, 0]), (length * 0.28, 0.27, width / 2 - 0.08), glass, rot=rot @ yaw(math.pi / 2), motion=motion, name="car_cabin"))
+    prims.append(
+        box(
+            body_c + cab_off + np.array([0, 0.32 + 0.27, 0]),
+            (length * 0.28, 0.27, width / 2 - 0.08),
+            glass,
+            rot=rot @ yaw(math.pi / 2),
+            motion=motion,
+            name="car_cabin",
+        )
+    )
     for sx in (-1, 1):
         for sz in (-1, 1):
             off = rot @ yaw(math.pi / 2) @ np.array([sx * length * 0.32, 0.0, sz * (width / 2 - 0.02)])
             prims.append(
-                box(body_c + off + np.array([0, -0.32, 0]), (0.33, 0.33, 0.11), Material("asphalt", (0.4, 0.4, 0.4), 0.0), rot=rot @ yaw(math.pi / 2), motion=motion, name="wheel")
+                box(
+                    body_c + off + np.array([0, -0.32, 0]),
+                    (0.33, 0.33, 0.11),
+                    Material("asphalt", (0.4, 0.4, 0.4), 0.0),
+                    rot=rot @ yaw(math.pi / 2),
+                    motion=motion,
+                    name="wheel",
+                )
             )
     return True
 
@@ -622,7 +1013,9 @@ def terrain_heightfield(rng: np.random.Generator, size: float, n: int):
         h01 = hgt[i0[:, 1], i0[:, 0] + 1]
         h10 = hgt[i0[:, 1] + 1, i0[:, 0]]
         h11 = hgt[i0[:, 1] + 1, i0[:, 0] + 1]
-        return (h00 * (1 - t[:, 0]) + h01 * t[:, 0]) * (1 - t[:, 1]) + (h10 * (1 - t[:, 0]) + h11 * t[:, 0]) * t[:, 1]
+        return (h00 * (1 - t[:, 0]) + h01 * t[:, 0]) * (1 - t[:, 1]) + (
+            h10 * (1 - t[:, 0]) + h11 * t[:, 0]
+        ) * t[:, 1]
 
     return xs, hgt, sample
 
@@ -640,15 +1033,25 @@ def terrain_mesh(rng: np.random.Generator, xs: np.ndarray, hgt: np.ndarray, uv_t
     grass = np.array(_tint(rng, (0.35, 0.55, 0.22), 0.12))
     dry = np.array(_tint(rng, (0.6, 0.55, 0.35), 0.12))
     rock = np.array(_tint(rng, (0.55, 0.52, 0.5), 0.08))
-    patch = _value_noise(rng, 256, 4, 4).astype(np.float64)[np.ix_(np.linspace(0, 255, n + 1).astype(int), np.linspace(0, 255, n + 1).astype(int))]
+    patch = _value_noise(rng, 256, 4, 4).astype(np.float64)[
+        np.ix_(np.linspace(0, 255, n + 1).astype(int), np.linspace(0, 255, n + 1).astype(int))
+    ]
     base = grass[None, None] * (1 - patch[..., None]) + dry[None, None] * patch[..., None]
     rk = np.clip((slope - 0.12) * 6 + (hn - 0.8) * 3, 0, 1)[..., None]
     colors = base * (1 - rk) + rock[None, None] * rk
     uvs = np.stack([X / uv_tile, Z / uv_tile], -1).reshape(-1, 2)
     ii = np.arange(n)
     a = (ii[:, None] * (n + 1) + ii[None, :]).reshape(-1)
-    faces = np.concatenate([np.stack([a, a + n + 1, a + 1], 1), np.stack([a + 1, a + n + 1, a + n + 2], 1)], 0)
-    return Mesh(verts.astype(np.float32), faces.astype(np.int32), normals.reshape(-1, 3).astype(np.float32), uvs.astype(np.float32), colors.reshape(-1, 3).astype(np.float32) * 1.6)
+    faces = np.concatenate(
+        [np.stack([a, a + n + 1, a + 1], 1), np.stack([a + 1, a + n + 1, a + n + 2], 1)], 0
+    )
+    return Mesh(
+        verts.astype(np.float32),
+        faces.astype(np.int32),
+        normals.reshape(-1, 3).astype(np.float32),
+        uvs.astype(np.float32),
+        colors.reshape(-1, 3).astype(np.float32) * 1.6,
+    )
 
 
 def terrain_scene(rng: np.random.Generator, times: np.ndarray):
@@ -656,7 +1059,9 @@ def terrain_scene(rng: np.random.Generator, times: np.ndarray):
     xs, hgt, ground = terrain_heightfield(rng, size, n)
     tex = str(rng.choice(["grass", "gravel", "grass"]))
     mesh = terrain_mesh(rng, xs, hgt, rng.uniform(2.0, 4.0))
-    prims: list[Primitive] = [Primitive("mesh", (), np.eye(4), Material(tex, (1.0, 1.0, 1.0)), mesh=mesh, name="terrain")]
+    prims: list[Primitive] = [
+        Primitive("mesh", (), np.eye(4), Material(tex, (1.0, 1.0, 1.0)), mesh=mesh, name="terrain")
+    ]
     kind, shake, fast = _pick_motion(rng)
     drone = rng.random() < 0.5
     h_above = rng.uniform(3, 12) if drone else rng.uniform(1.4, 2.5)
@@ -673,8 +1078,20 @@ def terrain_scene(rng: np.random.Generator, times: np.ndarray):
         e[:, 1] = np.maximum(e[:, 1], ground(e[:, [0, 2]]) + 1.2)
         return e
 
-    c2w, traj = _camera(rng, times, kind, shake, fast, center=np.array([0.0, float(ground(np.zeros((1, 2)))[0]) + 1.0, 0.0]), radius=rng.uniform(8, 25),
-                        height=eye_height, speed=speed, clamp=clamp, max_length=60.0, look_height=float(ground(np.zeros((1, 2)))[0]) + rng.uniform(0, 2))
+    c2w, traj = _camera(
+        rng,
+        times,
+        kind,
+        shake,
+        fast,
+        center=np.array([0.0, float(ground(np.zeros((1, 2)))[0]) + 1.0, 0.0]),
+        radius=rng.uniform(8, 25),
+        height=eye_height,
+        speed=speed,
+        clamp=clamp,
+        max_length=60.0,
+        look_height=float(ground(np.zeros((1, 2)))[0]) + rng.uniform(0, 2),
+    )
     traj["drone"] = bool(drone)
     placer = Placer(c2w[:, [0, 2], 3], clearance=0.8)
     lim = 70.0
@@ -690,30 +1107,94 @@ def terrain_scene(rng: np.random.Generator, times: np.ndarray):
         gy = float(ground(xz[None])[0])
         if what == "tree":
             th, cr = rng.uniform(2, 6), rng.uniform(1.5, 3.5)
-            prims.append(box((xz[0], gy + th / 2 - 0.3, xz[1]), (0.15, th / 2, 0.15), Material("wood", _tint(rng, (0.45, 0.35, 0.25), 0.2), 0.6), name="trunk"))
-            prims.append(sphere((xz[0], gy + th + cr * 0.7, xz[1]), cr, Material("grass", _tint(rng, (0.25, 0.45, 0.15), 0.2)), rot=_random_rotation(rng), name="canopy"))
+            prims.append(
+                box(
+                    (xz[0], gy + th / 2 - 0.3, xz[1]),
+                    (0.15, th / 2, 0.15),
+                    Material("wood", _tint(rng, (0.45, 0.35, 0.25), 0.2), 0.6),
+                    name="trunk",
+                )
+            )
+            prims.append(
+                sphere(
+                    (xz[0], gy + th + cr * 0.7, xz[1]),
+                    cr,
+                    Material("grass", _tint(rng, (0.25, 0.45, 0.15), 0.2)),
+                    rot=_random_rotation(rng),
+                    name="canopy",
+                )
+            )
         elif what == "bush":
             rr = rng.uniform(0.4, 0.9)
-            prims.append(sphere((xz[0], gy + rr * 0.5, xz[1]), rr, Material("grass", _tint(rng, (0.3, 0.45, 0.2), 0.25)), rot=_random_rotation(rng), name="bush"))
+            prims.append(
+                sphere(
+                    (xz[0], gy + rr * 0.5, xz[1]),
+                    rr,
+                    Material("grass", _tint(rng, (0.3, 0.45, 0.2), 0.25)),
+                    rot=_random_rotation(rng),
+                    name="bush",
+                )
+            )
         elif what == "rock":
             half = rng.uniform(0.3, 0.8, 3)
-            prims.append(box((xz[0], gy + half[1] * 0.5, xz[1]), half, Material(str(rng.choice(["gravel", "moon"])), _tint(rng, (0.6, 0.58, 0.55), 0.15), 0.8), rot=_random_rotation(rng), name="rock"))
+            prims.append(
+                box(
+                    (xz[0], gy + half[1] * 0.5, xz[1]),
+                    half,
+                    Material(str(rng.choice(["gravel", "moon"])), _tint(rng, (0.6, 0.58, 0.55), 0.15), 0.8),
+                    rot=_random_rotation(rng),
+                    name="rock",
+                )
+            )
         else:
             rr = rng.uniform(0.8, 1.6)
-            prims.append(sphere((xz[0], gy + rr * 0.3, xz[1]), rr, Material("moon", _tint(rng, (0.7, 0.68, 0.65), 0.1)), rot=_random_rotation(rng), name="boulder"))
-    movers = _add_movers(rng, prims, placer, times, int(rng.integers(1, 4)), [-lim, -lim], [lim, lim], ground, (1.0, 4.0), flying=True)
+            prims.append(
+                sphere(
+                    (xz[0], gy + rr * 0.3, xz[1]),
+                    rr,
+                    Material("moon", _tint(rng, (0.7, 0.68, 0.65), 0.1)),
+                    rot=_random_rotation(rng),
+                    name="boulder",
+                )
+            )
+    movers = _add_movers(
+        rng,
+        prims,
+        placer,
+        times,
+        int(rng.integers(1, 4)),
+        [-lim, -lim],
+        [lim, lim],
+        ground,
+        (1.0, 4.0),
+        flying=True,
+    )
     env, sun = _outdoor_env(rng)
     cam = c2w[:, :3, 3]
     lo = (float(cam[:, 0].min()) - 60, float(hgt.min()) - 1, float(cam[:, 2].min()) - 60)
     hi = (float(cam[:, 0].max()) + 60, float(hgt.max()) + 8, float(cam[:, 2].max()) + 60)
-    scene = Scene("terrain", prims, [sun], env, (lo, hi), max_depth=150.0, info={"relief": float(np.ptp(hgt)), "movers": movers})
+    scene = Scene(
+        "terrain",
+        prims,
+        [sun],
+        env,
+        (lo, hi),
+        max_depth=150.0,
+        info={"relief": float(np.ptp(hgt)), "movers": movers},
+    )
     return scene, c2w, traj
 
 
 _BUILDERS = {"room": room_scene, "corridor": corridor_scene, "street": street_scene, "terrain": terrain_scene}
 
 
-def sample_clip(seed: int, frames: int | tuple[int, int] = 32, height: int = 128, width: int = 128, scene_type: str | None = None) -> ClipSpec:
+def sample_clip(
+    seed: int,
+    frames: int | tuple[int, int] = 32,
+    height: int = 128,
+    width: int = 128,
+    scene_type: str | None = None,
+) -> ClipSpec:
     """Deterministic clip description for ``seed``: scene, camera path, frame times, intrinsics.
 
     ``frames`` may be a (min, max) range for variable clip length; ``scene_type`` forces the kind of scene.
@@ -738,4 +1219,13 @@ def _orthonormal(R: np.ndarray) -> np.ndarray:  # pragma: no cover - debugging h
     return u @ vt
 
 
-__all__ = ["ClipSpec", "SCENE_TYPES", "sample_clip", "room_scene", "corridor_scene", "street_scene", "terrain_scene", "axis_angle"]
+__all__ = [
+    "ClipSpec",
+    "SCENE_TYPES",
+    "sample_clip",
+    "room_scene",
+    "corridor_scene",
+    "street_scene",
+    "terrain_scene",
+    "axis_angle",
+]

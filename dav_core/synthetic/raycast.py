@@ -21,42 +21,63 @@ from .textures import get_texture
 INF = float("inf")
 
 
-class _MeshAccel:
-    """Two-level bounding-box hierarchy over Morton-ordered triangles: groups of chunks of triangles."""
+def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Dot product over the last (xyz) axis; much faster than (a * b).sum(-1) for a size-3 axis."""
+    return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1] + a[..., 2] * b[..., 2]
 
-    def __init__(self, vertices: np.ndarray, faces: np.ndarray, dtype: torch.dtype, chunk: int = 32, group: int = 16):
+
+def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    ax, ay, az = a[..., 0], a[..., 1], a[..., 2]
+    bx, by, bz = b[..., 0], b[..., 1], b[..., 2]
+    return torch.stack([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], -1)
+
+
+class _MeshAccel:
+    """Box hierarchy over Morton-ordered triangles: leaves of ``leaf`` triangles, ``branch`` children per
+    node, top nodes of ``leaf * branch**(levels-1)`` triangles tested against every ray."""
+
+    def __init__(
+        self,
+        vertices: np.ndarray,
+        faces: np.ndarray,
+        dtype: torch.dtype,
+        leaf: int = 8,
+        branch: int = 8,
+        levels: int = 3,
+    ):
         v = vertices.astype(np.float64)
         tri = v[faces]  # [M,3,3]
         cen = tri.mean(1)
         lo, hi = cen.min(0), cen.max(0)
         q = np.clip(((cen - lo) / np.maximum(hi - lo, 1e-9) * 1023).astype(np.int64), 0, 1023)
         code = np.zeros(len(q), np.int64)
-        for bit in range(10):  # Morton order keeps chunks spatially compact
+        for bit in range(10):  # Morton order keeps nodes spatially compact
             for ax in range(3):
                 code |= ((q[:, ax] >> bit) & 1) << (3 * bit + ax)
         order = np.argsort(code, kind="stable")
         self.order = torch.from_numpy(order)
         tri = tri[order]
         m = len(tri)
-        per_group = chunk * group
-        n_groups = math.ceil(m / per_group)
-        pad = n_groups * per_group - m
+        top = leaf * branch ** (levels - 1)
+        n_top = math.ceil(m / top)
+        pad = n_top * top - m
         if pad:  # repeat the last triangle: harmless duplicates
             tri = np.concatenate([tri, np.repeat(tri[-1:], pad, 0)], 0)
-        n_chunks = n_groups * group
+        n_leaves = len(tri) // leaf
         self.n_real = m
-        self.chunk = chunk
-        self.group = group
-        self.v0 = torch.tensor(tri[:, 0], dtype=dtype).view(n_chunks, chunk, 3)
-        self.e1 = torch.tensor(tri[:, 1] - tri[:, 0], dtype=dtype).view(n_chunks, chunk, 3)
-        self.e2 = torch.tensor(tri[:, 2] - tri[:, 0], dtype=dtype).view(n_chunks, chunk, 3)
+        self.chunk = leaf
+        self.branch = branch
+        self.v0 = torch.tensor(tri[:, 0], dtype=dtype).view(n_leaves, leaf, 3)
+        self.e1 = torch.tensor(tri[:, 1] - tri[:, 0], dtype=dtype).view(n_leaves, leaf, 3)
+        self.e2 = torch.tensor(tri[:, 2] - tri[:, 0], dtype=dtype).view(n_leaves, leaf, 3)
         eps = 1e-6
-        tc = tri.reshape(n_chunks, chunk * 3, 3)
-        self.lo = torch.tensor(tc.min(1) - eps, dtype=dtype)
-        self.hi = torch.tensor(tc.max(1) + eps, dtype=dtype)
-        tg = tri.reshape(n_groups, per_group * 3, 3)
-        self.glo = torch.tensor(tg.min(1) - eps, dtype=dtype)
-        self.ghi = torch.tensor(tg.max(1) + eps, dtype=dtype)
+        self.boxes = []  # per level, top first: (lo [n,3], hi [n,3])
+        for k in range(levels - 1, -1, -1):
+            size = leaf * branch**k
+            tk = tri.reshape(len(tri) // size, size * 3, 3)
+            self.boxes.append(
+                (torch.tensor(tk.min(1) - eps, dtype=dtype), torch.tensor(tk.max(1) + eps, dtype=dtype))
+            )
 
     @staticmethod
     def _slab(lo, hi, o, inv, tmin: float, tmax):
@@ -65,6 +86,20 @@ class _MeshAccel:
         tn = torch.minimum(t1, t2).nan_to_num(nan=-INF).amax(-1)
         tf = torch.maximum(t1, t2).nan_to_num(nan=INF).amin(-1)
         return (tn <= tf) & (tf > tmin) & (tn < tmax)
+
+    def _leaf_pairs(self, o, inv, tmin: float, tmax):
+        """(leaf index, ray index) pairs whose boxes overlap, walking the hierarchy top-down."""
+        lo, hi = self.boxes[0]
+        ni, ri = self._slab(lo[:, None], hi[:, None], o[None], inv[None], tmin, tmax[None]).nonzero(
+            as_tuple=True
+        )
+        kids = torch.arange(self.branch)
+        for lo, hi in self.boxes[1:]:
+            ci = ni[:, None] * self.branch + kids[None]  # [P,B]
+            hit = self._slab(lo[ci], hi[ci], o[ri][:, None], inv[ri][:, None], tmin, tmax[ri][:, None])
+            pi, kj = hit.nonzero(as_tuple=True)
+            ni, ri = ci[pi, kj], ri[pi]
+        return ni, ri
 
     def intersect(self, o: torch.Tensor, d: torch.Tensor, tmin: float, tmax: torch.Tensor):
         """Nearest hit per ray: (t [N] inf on miss, sorted triangle index [N], b1, b2)."""
@@ -75,27 +110,21 @@ class _MeshAccel:
         if n == 0:
             return best_t, best_tri, best_b[:, 0], best_b[:, 1]
         inv = 1.0 / d
-        # level 1: groups x rays
-        gi, ri = self._slab(self.glo[:, None], self.ghi[:, None], o[None], inv[None], tmin, tmax[None]).nonzero(as_tuple=True)
-        # level 2: the group's chunks for each (group, ray) pair
-        ci = gi[:, None] * self.group + torch.arange(self.group)[None]  # [P,G]
-        hit = self._slab(self.lo[ci], self.hi[ci], o[ri][:, None], inv[ri][:, None], tmin, tmax[ri][:, None])
-        pi, gj = hit.nonzero(as_tuple=True)
-        ci, ri = ci[pi, gj], ri[pi]
-        batch = 8192
+        ci, ri = self._leaf_pairs(o, inv, tmin, tmax)
+        batch = 32768
         for s in range(0, len(ci), batch):
             c, r = ci[s : s + batch], ri[s : s + batch]
             oo, dd = o[r][:, None], d[r][:, None]  # [P,1,3]
             v0, e1, e2 = self.v0[c], self.e1[c], self.e2[c]  # [P,K,3]
-            p = torch.cross(dd.expand_as(e2), e2, dim=-1)
-            det = (e1 * p).sum(-1)
+            p = _cross(dd, e2)
+            det = _dot(e1, p)
             ok = det.abs() > 1e-12
             inv_det = 1.0 / torch.where(ok, det, torch.ones_like(det))
             tv = oo - v0
-            b1 = (tv * p).sum(-1) * inv_det
-            q = torch.cross(tv, e1, dim=-1)
-            b2 = (dd * q).sum(-1) * inv_det
-            t = (e2 * q).sum(-1) * inv_det
+            b1 = _dot(tv, p) * inv_det
+            q = _cross(tv, e1)
+            b2 = _dot(dd, q) * inv_det
+            t = _dot(e2, q) * inv_det
             good = ok & (b1 >= 0) & (b2 >= 0) & (b1 + b2 <= 1) & (t > tmin)
             t = torch.where(good, t, torch.full_like(t, INF))
             tbest, k = t.min(1)
@@ -126,8 +155,9 @@ class RaycastRenderer:
         R = torch.tensor(prim_pose[:3, :3], dtype=self.dtype)
         c = torch.tensor(prim_pose[:3, 3], dtype=self.dtype)
         # x_local = R^T (x - c); explicit broadcasting is much faster than a [N,3] @ [3,3] matmul here
-        ol = ((o - c)[:, :, None] * R[None]).sum(1)
-        dl = (d[:, :, None] * R[None]).sum(1)
+        v = o - c
+        ol = v[:, 0:1] * R[0] + v[:, 1:2] * R[1] + v[:, 2:3] * R[2]
+        dl = d[:, 0:1] * R[0] + d[:, 1:2] * R[1] + d[:, 2:3] * R[2]
         return ol, dl
 
     @staticmethod
@@ -139,14 +169,16 @@ class RaycastRenderer:
             return c, float(np.linalg.norm(v - c, axis=1).max()) * 1.0001 + 1e-6
         return np.zeros(3), prim.bounding_radius() * 1.0001 + 1e-6
 
-    def _candidates(self, prim: Primitive, pose: np.ndarray, o: torch.Tensor, d: torch.Tensor, tmax: torch.Tensor) -> torch.Tensor:
+    def _candidates(
+        self, prim: Primitive, pose: np.ndarray, o: torch.Tensor, d: torch.Tensor, tmax: torch.Tensor
+    ) -> torch.Tensor:
         """Indices of rays that may hit ``prim`` (ray vs bounding sphere, within tmax)."""
         lc, r = self._bound(prim)
         c = torch.tensor(pose[:3, :3] @ lc + pose[:3, 3], dtype=self.dtype)
-        dn = torch.linalg.norm(d, dim=1)
+        dn = torch.sqrt(_dot(d, d))
         v = c - o
-        tc = (v * d).sum(1) / dn  # distance along the ray to the closest approach
-        d2 = (v * v).sum(1) - tc * tc
+        tc = _dot(v, d) / dn  # distance along the ray to the closest approach
+        d2 = _dot(v, v) - tc * tc
         ok = (d2 <= r * r) & (tc >= -r) & (tc - r <= tmax * dn)
         return ok.nonzero(as_tuple=True)[0]
 
@@ -171,9 +203,9 @@ class RaycastRenderer:
             return torch.where(ok, t, torch.full_like(t, INF)), None
         if prim.kind == "sphere":
             r = prim.size[0]
-            a = (d * d).sum(1)
-            b = (o * d).sum(1)
-            c = (o * o).sum(1) - r * r
+            a = _dot(d, d)
+            b = _dot(o, d)
+            c = _dot(o, o) - r * r
             disc = b * b - a * c
             ok = disc >= 0
             sq = torch.sqrt(torch.clamp(disc, min=0))
@@ -229,7 +261,9 @@ class RaycastRenderer:
             return normal, torch.stack([u * 2, v], -1), ones
         if prim.kind == "mesh":
             tri, b1, b2 = extra
-            faces = torch.from_numpy(prim.mesh.faces.astype(np.int64))[accel.order[tri.clamp(max=accel.n_real - 1)]]
+            faces = torch.from_numpy(prim.mesh.faces.astype(np.int64))[
+                accel.order[tri.clamp(max=accel.n_real - 1)]
+            ]
             w0 = (1 - b1 - b2)[:, None]
             w1, w2 = b1[:, None], b2[:, None]
 
@@ -243,9 +277,22 @@ class RaycastRenderer:
         raise ValueError(prim.kind)
 
     def _accels(self, scene: Scene):
-        return [(_MeshAccel(p.mesh.vertices, p.mesh.faces, self.dtype) if p.kind == "mesh" else None) for p in scene.primitives]
+        return [
+            (_MeshAccel(p.mesh.vertices, p.mesh.faces, self.dtype) if p.kind == "mesh" else None)
+            for p in scene.primitives
+        ]
 
-    def trace(self, scene: Scene, poses: list[np.ndarray], accels, o, d, tmin: float, tmax: torch.Tensor, mesh_hits: dict | None = None):
+    def trace(
+        self,
+        scene: Scene,
+        poses: list[np.ndarray],
+        accels,
+        o,
+        d,
+        tmin: float,
+        tmax: torch.Tensor,
+        mesh_hits: dict | None = None,
+    ):
         """Nearest hit over all primitives: (t [N], primitive id [N] (-1 miss)).
 
         ``mesh_hits`` (optional dict) receives, per mesh primitive index, full-size (triangle, b1, b2) tensors.
@@ -310,7 +357,9 @@ class RaycastRenderer:
         x0 = x0.long() % s
         y0 = y0.long() % s
         x1, y1 = (x0 + 1) % s, (y0 + 1) % s
-        return (tex[y0, x0] * (1 - fx) + tex[y0, x1] * fx) * (1 - fy) + (tex[y1, x0] * (1 - fx) + tex[y1, x1] * fx) * fy
+        return (tex[y0, x0] * (1 - fx) + tex[y0, x1] * fx) * (1 - fy) + (
+            tex[y1, x0] * (1 - fx) + tex[y1, x1] * fx
+        ) * fy
 
     def sample(self, name: str, uv: torch.Tensor, lod: torch.Tensor) -> torch.Tensor:
         mips = self._mips(name)
@@ -326,7 +375,9 @@ class RaycastRenderer:
         return out
 
     # ------------------------------------------------------------------ frames
-    def render_frame(self, scene: Scene, track: CameraTrack, index: int, accels=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def render_frame(
+        self, scene: Scene, track: CameraTrack, index: int, accels=None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         accels = accels if accels is not None else self._accels(scene)
         H, W = track.height, track.width
         dt = self.dtype
@@ -398,7 +449,7 @@ class RaycastRenderer:
             view = -unit[hi]
             nrm = normal[hi]
             nrm = nrm / torch.linalg.norm(nrm, dim=1, keepdim=True).clamp(min=1e-9)
-            nrm = torch.where(((nrm * view).sum(1) < 0)[:, None], -nrm, nrm)
+            nrm = torch.where((_dot(nrm, view) < 0)[:, None], -nrm, nrm)
             dist = t[hi] * torch.linalg.norm(d[hi], dim=1)
             shadow = None
             light = scene.shadow_light
@@ -411,7 +462,7 @@ class RaycastRenderer:
                     dv = torch.tensor(light.vector, dtype=dt) - pos
                     smax = torch.linalg.norm(dv, dim=1)
                     L = dv / smax[:, None]
-                facing = (nrm * L).sum(1) > 0
+                facing = _dot(nrm, L) > 0
                 shadow = torch.zeros(len(hi), dtype=dt)
                 f = facing.nonzero(as_tuple=True)[0]
                 if len(f):

@@ -228,18 +228,18 @@ def shadow_matrix(scene: Scene) -> tuple[np.ndarray, bool, np.ndarray, float] | 
         d = np.asarray(light.vector, np.float64)
         view = _light_view(d, (lo + hi) / 2)
         pc = corners @ view[:3, :3].T + view[:3, 3]
-        l, r = pc[:, 0].min(), pc[:, 0].max()
-        b, t = pc[:, 1].min(), pc[:, 1].max()
+        x0, x1 = pc[:, 0].min(), pc[:, 0].max()
+        y0, y1 = pc[:, 1].min(), pc[:, 1].max()
         n, f = -pc[:, 2].max() - 1.0, -pc[:, 2].min() + 1.0
         proj = np.array(
             [
-                [2 / (r - l), 0, 0, -(r + l) / (r - l)],
-                [0, 2 / (t - b), 0, -(t + b) / (t - b)],
+                [2 / (x1 - x0), 0, 0, -(x1 + x0) / (x1 - x0)],
+                [0, 2 / (y1 - y0), 0, -(y1 + y0) / (y1 - y0)],
                 [0, 0, -2 / (f - n), -(f + n) / (f - n)],
                 [0, 0, 0, 1],
             ]
         )
-        return proj @ view, False, np.zeros(3), max(r - l, t - b)
+        return proj @ view, False, np.zeros(3), max(x1 - x0, y1 - y0)
     pos = np.asarray(light.vector, np.float64)
     view = _light_view(np.array([0.0, -1.0, 0.0]), pos)
     fov = math.radians(150)
@@ -247,7 +247,12 @@ def shadow_matrix(scene: Scene) -> tuple[np.ndarray, bool, np.ndarray, float] | 
     near = 0.05
     far = float(np.linalg.norm(corners - pos, axis=1).max()) + 1
     proj = np.array(
-        [[f_, 0, 0, 0], [0, f_, 0, 0], [0, 0, (far + near) / (near - far), 2 * far * near / (near - far)], [0, 0, -1, 0]]
+        [
+            [f_, 0, 0, 0],
+            [0, f_, 0, 0],
+            [0, 0, (far + near) / (near - far), 2 * far * near / (near - far)],
+            [0, 0, -1, 0],
+        ]
     )
     return proj @ view, True, pos, 2 * math.tan(fov / 2)
 
@@ -287,7 +292,20 @@ class GLRenderer:
         cube = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], np.float32)
         self._cube_pos = cube
         self._cube_idx = np.array(
-            [[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1], [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]],
+            [
+                [0, 1, 3],
+                [0, 3, 2],
+                [4, 6, 7],
+                [4, 7, 5],
+                [0, 4, 5],
+                [0, 5, 1],
+                [2, 3, 7],
+                [2, 7, 6],
+                [0, 2, 6],
+                [0, 6, 4],
+                [1, 5, 7],
+                [1, 7, 3],
+            ],
             np.int32,
         )
 
@@ -320,7 +338,9 @@ class GLRenderer:
         if prim.kind == "sphere":
             r = prim.size[0]
             pos = self._cube_pos * r
-            data = np.concatenate([pos, np.zeros((8, 3)), np.zeros((8, 2)), np.ones((8, 3))], 1).astype(np.float32)
+            data = np.concatenate([pos, np.zeros((8, 3)), np.zeros((8, 2)), np.ones((8, 3))], 1).astype(
+                np.float32
+            )
             idx = self._cube_idx
             sdata, sidx = uv_sphere(r, 24, 12)
         else:
@@ -329,11 +349,16 @@ class GLRenderer:
         vbo = self.ctx.buffer(np.ascontiguousarray(data).tobytes())
         ibo = self.ctx.buffer(np.ascontiguousarray(idx).tobytes())
         vao = self.ctx.vertex_array(
-            self.main, [(vbo, "3f 3f 2f 3f", "in_pos", "in_normal", "in_uv", "in_color")], index_buffer=ibo, index_element_size=4
+            self.main,
+            [(vbo, "3f 3f 2f 3f", "in_pos", "in_normal", "in_uv", "in_color")],
+            index_buffer=ibo,
+            index_element_size=4,
         )
         svbo = self.ctx.buffer(np.ascontiguousarray(sdata[:, :3]).tobytes())
         sibo = self.ctx.buffer(np.ascontiguousarray(sidx).tobytes())
-        svao = self.ctx.vertex_array(self.shadow_prog, [(svbo, "3f", "in_pos")], index_buffer=sibo, index_element_size=4)
+        svao = self.ctx.vertex_array(
+            self.shadow_prog, [(svbo, "3f", "in_pos")], index_buffer=sibo, index_element_size=4
+        )
         return vao, svao, (vbo, ibo, svbo, sibo)
 
     # ------------------------------------------------------------------ rendering
@@ -430,8 +455,12 @@ class GLRenderer:
                     self.main["u_spec"].value = float(mat.specular)
                     self.main["u_shin"].value = float(mat.shininess)
                     vao.render(mgl.TRIANGLES)
-                col = np.frombuffer(fbo.read(components=3, attachment=0, alignment=1), np.uint8).reshape(H, W, 3)
-                z = np.frombuffer(fbo.read(components=1, attachment=1, dtype="f4", alignment=1), np.float32).reshape(H, W)
+                col = np.frombuffer(fbo.read(components=3, attachment=0, alignment=1), np.uint8).reshape(
+                    H, W, 3
+                )
+                z = np.frombuffer(
+                    fbo.read(components=1, attachment=1, dtype="f4", alignment=1), np.float32
+                ).reshape(H, W)
                 rgb[fi] = col[::-1]
                 depth[fi] = z[::-1]
         finally:

@@ -33,7 +33,11 @@ def create_renderer(backend: str = "auto", **kwargs):
         except Exception as err:
             if backend == "gl":
                 raise RuntimeError(f"OpenGL (EGL) renderer unavailable: {err}") from err
-            log.warning("synthetic renderer: OpenGL/EGL unavailable (%s: %s); falling back to the torch ray caster", type(err).__name__, err)
+            log.warning(
+                "synthetic renderer: OpenGL/EGL unavailable (%s: %s); falling back to the torch ray caster",
+                type(err).__name__,
+                err,
+            )
         else:
             log.info("synthetic renderer: gl (%s)", renderer.info)
             return renderer

@@ -25,7 +25,18 @@ PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immu
 # Grey-level photographs usable as posters once tinted.
 GREY_PHOTOS = ("camera", "moon", "coins", "text", "page")
 # Tileable-ish material scans / procedural materials.
-MATERIALS = ("brick", "grass", "gravel", "wood", "plaster", "asphalt", "tiles", "facade", "facade_glass", "fabric")
+MATERIALS = (
+    "brick",
+    "grass",
+    "gravel",
+    "wood",
+    "plaster",
+    "asphalt",
+    "tiles",
+    "facade",
+    "facade_glass",
+    "fabric",
+)
 
 ALL_TEXTURES = PHOTOS + GREY_PHOTOS + MATERIALS
 
@@ -41,7 +52,14 @@ def _resize(img: np.ndarray, size: int) -> np.ndarray:
     chans = []
     for c in range(img.shape[2]):
         im = Image.fromarray(img[..., c].astype(np.float32), mode="F")
-        chans.append(np.asarray(im.resize((size, size), Image.Resampling.LANCZOS if size < min(img.shape[:2]) else Image.Resampling.BILINEAR)))
+        chans.append(
+            np.asarray(
+                im.resize(
+                    (size, size),
+                    Image.Resampling.LANCZOS if size < min(img.shape[:2]) else Image.Resampling.BILINEAR,
+                )
+            )
+        )
     return np.clip(np.stack(chans, -1), 0.0, 1.0).astype(np.float32)
 
 
@@ -126,7 +144,7 @@ def _srgb_texture(name: str, size: int) -> np.ndarray:
     if name == "wood":
         # planks: stretched noise along x with per-plank offsets, warm brown
         n = _value_noise(rng, size, octaves=5, base=2)
-        grain = np.sin((np.arange(size)[:, None] / size * 60 + n * 18)) * 0.5 + 0.5
+        grain = np.sin(np.arange(size)[:, None] / size * 60 + n * 18) * 0.5 + 0.5
         planks = 8
         y = np.arange(size)[:, None] * planks // size
         offs = rng.random(planks)[y]
@@ -153,9 +171,9 @@ def _srgb_texture(name: str, size: int) -> np.ndarray:
     if name == "tiles":
         n = _value_noise(rng, size, octaves=5, base=8)
         k = 4
-        cell = (np.arange(size) * k // size)
+        cell = np.arange(size) * k // size
         shade = 0.75 + 0.15 * rng.random((k, k))[cell[:, None], cell[None, :]]
-        grout = (((np.arange(size) * k) % size < 3)[:, None] | ((np.arange(size) * k) % size < 3)[None, :])
+        grout = ((np.arange(size) * k) % size < 3)[:, None] | ((np.arange(size) * k) % size < 3)[None, :]
         v = np.where(grout, 0.35, shade + 0.06 * (n - 0.5))
         return np.clip(np.repeat(v[..., None], 3, -1), 0, 1)
     if name in ("facade", "facade_glass"):
@@ -167,7 +185,9 @@ def _srgb_texture(name: str, size: int) -> np.ndarray:
         ys = np.arange(size)[:, None] / size
         xs = np.arange(size)[None, :] / size
         win = ((ys > 0.25) & (ys < 0.8)) & (((xs > 0.1) & (xs < 0.4)) | ((xs > 0.6) & (xs < 0.9)))
-        frame = ((ys > 0.22) & (ys < 0.83)) & (((xs > 0.08) & (xs < 0.42)) | ((xs > 0.58) & (xs < 0.92))) & ~win
+        frame = (
+            ((ys > 0.22) & (ys < 0.83)) & (((xs > 0.08) & (xs < 0.42)) | ((xs > 0.58) & (xs < 0.92))) & ~win
+        )
         glass = 0.12 + 0.35 * (1 - ys) * np.ones_like(xs)
         if name == "facade_glass":
             glass = glass + 0.15 * _value_noise(rng, size, 4, 4)

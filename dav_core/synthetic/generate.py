@@ -48,7 +48,9 @@ def _set_threads(threads: int) -> None:
     os.environ["LP_NUM_THREADS"] = str(threads)  # Mesa llvmpipe rasteriser threads (read at context creation)
     import torch
 
-    torch.set_num_threads(threads)
+    # the ray caster works on small tensors: intra-op threads only add synchronisation (and some torch CPU
+    # kernels get pathologically slow with 2+ threads on a busy machine), so it always runs single-threaded
+    torch.set_num_threads(1)
 
 
 def _init_worker(backend: str, threads: int) -> None:

@@ -144,9 +144,12 @@ class RaycastRenderer:
 
     name = "raycast"
 
-    def __init__(self, dtype: torch.dtype = torch.float64, shadows: bool = True):
+    def __init__(self, dtype: torch.dtype = torch.float64, shadows: bool = True, threads: int | None = 1):
         self.dtype = dtype
         self.shadows = shadows
+        # intra-op threads while rendering (None: leave torch's setting). The tensors are small, so one
+        # thread is fastest, and multi-threaded torch CPU kernels can stall badly on a loaded machine.
+        self.threads = threads
         self.info = f"torch {torch.__version__} ray caster ({str(dtype).replace('torch.', '')})"
         self._mip_cache: dict[str, list[torch.Tensor]] = {}
 
@@ -478,8 +481,14 @@ class RaycastRenderer:
         return rgb, depth.to(torch.float32).numpy(), valid.numpy()
 
     def render(self, scene: Scene, track: CameraTrack) -> RenderResult:
-        accels = self._accels(scene)
-        frames = [self.render_frame(scene, track, i, accels) for i in range(track.frames)]
+        saved = torch.get_num_threads()
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        try:
+            accels = self._accels(scene)
+            frames = [self.render_frame(scene, track, i, accels) for i in range(track.frames)]
+        finally:
+            torch.set_num_threads(saved)
         return RenderResult(
             rgb=np.stack([f[0] for f in frames]),
             depth=np.stack([f[1] for f in frames]),

@@ -1,0 +1,233 @@
+"""Depth pictures and relighting: colormaps, depth -> normals, shading a plate with the normals."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from . import _comfy
+from ._comfy import CATEGORY
+
+COLORMAPS = ["Spectral", "turbo", "inferno", "viridis", "gray"]
+COLOR_NORMALIZATIONS = ["shot", "per-frame", "none"]
+
+
+def _check_mask(depth, what="depth") -> torch.Tensor:
+    if depth is None or not isinstance(depth, torch.Tensor):
+        raise ValueError(f"{what} must be a MASK (from Decode Depth), got {type(depth).__name__}")
+    if depth.ndim == 2:
+        depth = depth[None]
+    if depth.ndim == 4 and depth.shape[-1] in (1, 3):  # an IMAGE passed where a MASK is expected
+        depth = depth[..., 0]
+    if depth.ndim != 3 or depth.shape[0] == 0:
+        raise ValueError(f"{what} must be a non-empty MASK [frames,H,W], got shape {list(depth.shape)}")
+    return depth.float()
+
+
+class DepthToColormap:
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "depth": ("MASK", {"tooltip": "Depth or disparity in 0..1 from Decode Depth"}),
+                "colormap": (COLORMAPS, {"default": "Spectral", "tooltip": "Spectral is the paper's colormap; gray is plain"}),
+                "invert": ("BOOLEAN", {"default": False, "tooltip": "Reverse the colormap (swap near and far colours)"}),
+                "normalization": (COLOR_NORMALIZATIONS, {
+                    "default": "shot",
+                    "tooltip": "shot: one range for all frames (no flicker); per-frame: stretch every frame to "
+                    "its own min..max; none: values are already 0..1",
+                }),
+            }
+        }
+
+    RETURN_TYPES = ("IMAGE",)
+    RETURN_NAMES = ("image",)
+    OUTPUT_TOOLTIPS = ("Colour-mapped depth, one RGB image per frame",)
+    FUNCTION = "colorize"
+    CATEGORY = CATEGORY
+    DESCRIPTION = "Colours a depth batch for previews and review."
+
+    def colorize(self, depth, colormap="Spectral", invert=False, normalization="shot"):
+        from dav_core.io.colormaps import apply_colormap
+
+        depth = _check_mask(depth)
+        if colormap not in COLORMAPS:
+            raise ValueError(f"colormap must be one of {', '.join(COLORMAPS)}, got {colormap!r}")
+        if normalization not in COLOR_NORMALIZATIONS:
+            raise ValueError(f"normalization must be one of {COLOR_NORMALIZATIONS}, got {normalization!r}")
+        values = depth.cpu().numpy()
+        name = colormap + ("_r" if invert else "")
+        out = np.empty((*values.shape, 3), dtype=np.float32)
+        low, high = float(values.min()), float(values.max())
+        for i, frame in enumerate(values):
+            if normalization == "per-frame":
+                low, high = float(frame.min()), float(frame.max())
+            if normalization != "none":
+                frame = (frame - low) / max(high - low, 1e-6)
+            out[i] = apply_colormap(frame, name).astype(np.float32) / 255.0
+        return (torch.from_numpy(out),)
+
+
+# --------------------------------------------------------------------------- relighting helpers
+# Numeric helpers kept private here until dav_core grows a relighting module (see the pack's report).
+
+
+def _disparity_to_depth(unit: torch.Tensor, near: float, far: float) -> torch.Tensor:
+    """Relative disparity in [0,1] (1 = nearest) -> depth in [near, far] (inverse-linear)."""
+    inv = unit.clamp(0, 1) * (1.0 / near - 1.0 / far) + 1.0 / far
+    return 1.0 / inv
+
+
+def _intrinsics(height: int, width: int, fov_degrees: float) -> torch.Tensor:
+    focal = 0.5 * width / math.tan(math.radians(fov_degrees) / 2)
+    return torch.tensor([[focal, 0.0, (width - 1) / 2], [0.0, focal, (height - 1) / 2], [0.0, 0.0, 1.0]])
+
+
+def _depth_to_normals(depth: torch.Tensor, fov_degrees: float) -> torch.Tensor:
+    """Depth [T,H,W] -> camera-space unit normals [T,3,H,W] (x right, y down, z forward) via kornia."""
+    from kornia.geometry.depth import depth_to_normals
+
+    count, height, width = depth.shape
+    camera = _intrinsics(height, width, fov_degrees).expand(count, 3, 3)
+    normals = depth_to_normals(depth[:, None], camera, normalize_points=False)
+    normals = torch.nan_to_num(normals)
+    # face the camera: a visible surface's normal points towards -z
+    flip = torch.where(normals[:, 2:3] > 0, -1.0, 1.0)
+    return torch.nn.functional.normalize(normals * flip, dim=1)
+
+
+def _light_direction(azimuth: float, elevation: float) -> torch.Tensor:
+    """Direction towards the light in the camera frame (azimuth 0 = from the camera, 90 = from the right)."""
+    az, el = math.radians(azimuth), math.radians(elevation)
+    return torch.tensor([math.sin(az) * math.cos(el), -math.sin(el), -math.cos(az) * math.cos(el)])
+
+
+def _parse_colour(text: str) -> torch.Tensor:
+    value = text.strip().lstrip("#")
+    if len(value) != 6 or any(c not in "0123456789abcdefABCDEF" for c in value):
+        raise ValueError(f"light_color must be a hex colour like #ffd9a0, got {text!r}")
+    return torch.tensor([int(value[i : i + 2], 16) / 255.0 for i in (0, 2, 4)])
+
+
+class DAV_DepthToNormals:
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "depth": ("MASK", {"tooltip": "Decode Depth's output, in 0..1"}),
+                "depth_is": (["disparity", "depth"], {
+                    "default": "disparity",
+                    "tooltip": "What the mask holds: disparity (near = 1, Decode Depth's default) or depth (far = 1)",
+                }),
+                "fov_degrees": ("FLOAT", {
+                    "default": 60.0, "min": 5.0, "max": 170.0, "step": 0.5,
+                    "tooltip": "Horizontal field of view of the plate's camera; sets the intrinsics",
+                }),
+                "near": ("FLOAT", {
+                    "default": 1.0, "min": 0.01, "max": 1000.0, "step": 0.01,
+                    "tooltip": "Scene depth of the nearest point (any unit); with far sets how deep the scene is",
+                }),
+                "far": ("FLOAT", {
+                    "default": 10.0, "min": 0.02, "max": 100000.0, "step": 0.1,
+                    "tooltip": "Scene depth of the farthest point (same unit as near, larger than near)",
+                }),
+            }
+        }
+
+    RETURN_TYPES = ("IMAGE",)
+    RETURN_NAMES = ("normals",)
+    OUTPUT_TOOLTIPS = ("Camera-space normals encoded as RGB (0.5 + 0.5 * n; x right, y down, z forward)",)
+    FUNCTION = "normals"
+    CATEGORY = CATEGORY
+    DESCRIPTION = "Turns relative depth into surface normals (kornia) using a pinhole camera with the given field of view."
+
+    def normals(self, depth, depth_is="disparity", fov_degrees=60.0, near=1.0, far=10.0):
+        depth = _check_mask(depth)
+        if not 0 < near < far:
+            raise ValueError(f"far ({far}) must be greater than near ({near}), both above 0")
+        if not 0 < fov_degrees < 180:
+            raise ValueError(f"fov_degrees must be in (0, 180), got {fov_degrees}")
+        unit = depth if depth_is == "disparity" else 1.0 - depth
+        out = []
+        bar = _comfy.progress_bar(depth.shape[0])
+        for frame in unit.split(16):
+            _comfy.check_interrupt()
+            normals = _depth_to_normals(_disparity_to_depth(frame, near, far), fov_degrees)
+            out.append((normals * 0.5 + 0.5).permute(0, 2, 3, 1))
+            bar.update(frame.shape[0])
+        return (torch.cat(out).clamp(0, 1).contiguous(),)
+
+
+class DAV_Relight:
+    @classmethod
+    def INPUT_TYPES(cls):
+        angle = {"min": -360.0, "max": 360.0, "step": 1.0}
+        return {
+            "required": {
+                "images": ("IMAGE", {"tooltip": "The plate to relight"}),
+                "normals": ("IMAGE", {"tooltip": "Normals from Depth To Normals (same frames and size)"}),
+                "azimuth": ("FLOAT", {"default": 45.0, **angle, "tooltip": "Light direction around the view axis in degrees: 0 = from the camera, 90 = from the right, -90 = from the left"}),
+                "elevation": ("FLOAT", {"default": 30.0, "min": -90.0, "max": 90.0, "step": 1.0, "tooltip": "Light height in degrees: 90 = from above, -90 = from below"}),
+                "light_color": ("STRING", {"default": "#ffe2b8", "tooltip": "Light colour as hex RGB, e.g. #ffe2b8 (warm) or #a8c8ff (cool)"}),
+                "intensity": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 10.0, "step": 0.05, "tooltip": "Strength of the added light"}),
+                "ambient": ("FLOAT", {"default": 0.6, "min": 0.0, "max": 2.0, "step": 0.05, "tooltip": "How much of the original plate stays everywhere (1 = unchanged unlit areas)"}),
+                "azimuth_end": ("FLOAT", {"default": 45.0, **angle, "tooltip": "Azimuth at the last frame; differs from azimuth to sweep the light over the shot"}),
+                "mix": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 1.0, "step": 0.01, "tooltip": "Blend between the plate (0) and the relit result (1)"}),
+            },
+            "optional": {
+                "mask": ("MASK", {"tooltip": "Optional matte: relight only where it is white"}),
+            },
+        }
+
+    RETURN_TYPES = ("IMAGE",)
+    RETURN_NAMES = ("images",)
+    OUTPUT_TOOLTIPS = ("The relit plate",)
+    FUNCTION = "relight"
+    CATEGORY = CATEGORY
+    DESCRIPTION = "Lambert relighting of a plate from depth normals: a directional light (optionally sweeping over the shot) plus ambient, composited over the plate."
+
+    def relight(self, images, normals, azimuth=45.0, elevation=30.0, light_color="#ffe2b8", intensity=1.0,
+                ambient=0.6, azimuth_end=45.0, mix=1.0, mask=None):
+        if images.ndim != 4 or images.shape[0] == 0:
+            raise ValueError(f"images must be a non-empty IMAGE batch, got shape {list(images.shape)}")
+        if tuple(normals.shape[:3]) != tuple(images.shape[:3]):
+            raise ValueError(
+                f"normals {list(normals.shape[:3])} and images {list(images.shape[:3])} differ in frames or "
+                "size: compute the normals from the depth of these same frames"
+            )
+        colour = _parse_colour(light_color)
+        count = images.shape[0]
+        if mask is not None:
+            mask = _check_mask(mask, "mask")
+            if mask.shape[0] == 1:
+                mask = mask.expand(count, -1, -1)
+            if tuple(mask.shape) != tuple(images.shape[:3]):
+                raise ValueError(f"mask {list(mask.shape)} does not match images {list(images.shape[:3])}")
+        out = torch.empty_like(images[..., :3])
+        bar = _comfy.progress_bar(count)
+        for i in range(count):
+            _comfy.check_interrupt()
+            t = i / (count - 1) if count > 1 else 0.0
+            light = _light_direction(azimuth + (azimuth_end - azimuth) * t, elevation)
+            n = normals[i].float() * 2 - 1  # [H,W,3]
+            lambert = (n @ light).clamp_min(0)[..., None]
+            plate = images[i, ..., :3].float()
+            lit = plate * (ambient + intensity * lambert * colour)
+            amount = mix if mask is None else mix * mask[i][..., None]
+            out[i] = (plate + (lit - plate) * amount).clamp(0, 1)
+            bar.update(1)
+        return (out,)
+
+
+NODE_CLASS_MAPPINGS = {
+    "DepthToColormap": DepthToColormap,
+    "DAV_DepthToNormals": DAV_DepthToNormals,
+    "DAV_Relight": DAV_Relight,
+}
+NODE_DISPLAY_NAME_MAPPINGS = {
+    "DepthToColormap": "Depth To Colormap (DAV)",
+    "DAV_DepthToNormals": "Depth To Normals (DAV)",
+    "DAV_Relight": "Relight From Depth (DAV)",
+}

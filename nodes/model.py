@@ -1,0 +1,166 @@
+"""LoadDAVModel: a Depth Any Video checkpoint as a DAV_MODEL, managed by ComfyUI's model management."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import _comfy
+from ._comfy import CATEGORY, log
+
+BUNDLED_NAME = "dav_tiny.safetensors (bundled)"
+PRECISIONS = ["auto", "fp32", "fp16", "bf16"]
+
+
+def _bundled_path() -> Path:
+    from dav_core.models.default import BUNDLED_MODEL
+
+    return BUNDLED_MODEL
+
+
+def _is_diffusers_folder(path: Path) -> bool:
+    return (path / "unet").is_dir() and (path / "vae").is_dir()
+
+
+def list_checkpoints() -> list[str]:
+    """Checkpoint names: the bundled model (when present), then bundles and folders in the model dirs."""
+    names: list[str] = []
+    if _bundled_path().is_file():
+        names.append(BUNDLED_NAME)
+    for base in _comfy.model_dirs():
+        if not base.is_dir():
+            continue
+        found = []
+        for path in sorted(base.rglob("*")):
+            rel = path.relative_to(base)
+            if any(part.startswith(".") for part in rel.parts):
+                continue
+            if path.is_file() and path.suffix == ".safetensors" and not _inside_folder_model(path, base):
+                found.append(rel.as_posix())
+            elif path.is_dir() and _is_diffusers_folder(path):
+                found.append(rel.as_posix())
+        names += [n for n in found if n not in names]
+    return names
+
+
+def _inside_folder_model(path: Path, base: Path) -> bool:
+    """True for the weight files inside a diffusers-style model folder (listed as the folder instead)."""
+    return any(_is_diffusers_folder(parent) for parent in path.parents if parent != base and base in parent.parents)
+
+
+def resolve_checkpoint(name: str) -> Path:
+    if name == BUNDLED_NAME:
+        path = _bundled_path()
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"the bundled model is missing at {path}; reinstall the node pack or pick a checkpoint "
+                "from models/depth_any_video"
+            )
+        return path
+    dirs = _comfy.model_dirs()
+    for base in dirs:
+        path = base / name
+        if path.exists():
+            return path
+    searched = ", ".join(str(d) for d in dirs) or "(no model folder registered)"
+    raise FileNotFoundError(
+        f"checkpoint {name!r} not found in {searched}; put a Depth Any Video folder (unet/, vae/, "
+        "unet_interp/, scheduler/) or a .safetensors bundle in models/depth_any_video and refresh"
+    )
+
+
+class DAVHandle:
+    """What flows along a DAV_MODEL link: the loaded model plus how ComfyUI places it on a device."""
+
+    def __init__(self, model, name: str, precision: str):
+        self.model = model
+        self.name = name
+        self.precision = precision
+        self.key = f"{name}|{precision}|{id(model)}"
+        self._patcher = None
+        self._patcher_failed = False
+
+    def __repr__(self) -> str:
+        return f"DAVHandle({self.name!r}, {self.precision})"
+
+    def _make_patcher(self):
+        if self._patcher is not None or self._patcher_failed:
+            return self._patcher
+        try:
+            import comfy.model_patcher
+            import torch.nn as nn
+
+            container = nn.ModuleDict({"unet": self.model.unet, "vae": self.model.vae})
+            if self.model.unet_interp is not None:
+                container["unet_interp"] = self.model.unet_interp
+            self._patcher = comfy.model_patcher.ModelPatcher(
+                container, load_device=_comfy.compute_device(), offload_device=_comfy.offload_device()
+            )
+        except Exception as error:  # this ComfyUI's ModelPatcher does not take a plain module
+            log.warning("DepthAnyVideo: ModelPatcher unavailable (%s); moving the model by hand", error)
+            self._patcher_failed = True
+        return self._patcher
+
+    def acquire(self):
+        """The DAVModel on ComfyUI's compute device (ComfyUI offloads it again when memory is needed)."""
+        mm = _comfy.model_management()
+        device = _comfy.compute_device()
+        if mm is not None:
+            patcher = self._make_patcher()
+            if patcher is not None:
+                try:
+                    mm.load_models_gpu([patcher])
+                except Exception as error:
+                    log.warning("DepthAnyVideo: load_models_gpu failed (%s); moving the model by hand", error)
+        if self.model.device != device:
+            self.model.to(device)
+        return self.model
+
+    def release(self) -> None:
+        """Without a ModelPatcher, give the device memory back after each node."""
+        if self._patcher is None and self.model.device != _comfy.offload_device():
+            self.model.to(_comfy.offload_device())
+
+
+class LoadDAVModel:
+    @classmethod
+    def INPUT_TYPES(cls):
+        names = list_checkpoints()
+        return {
+            "required": {
+                "checkpoint": (
+                    names,
+                    {
+                        "tooltip": "Depth Any Video checkpoint: a folder (unet/, vae/, unet_interp/, scheduler/) "
+                        "or a .safetensors bundle in models/depth_any_video, or the model bundled with the pack"
+                    },
+                ),
+                "precision": (
+                    PRECISIONS,
+                    {
+                        "default": "auto",
+                        "tooltip": "Weight precision: auto = fp16 on CUDA, fp32 on CPU; bf16 needs a recent GPU",
+                    },
+                ),
+            }
+        }
+
+    RETURN_TYPES = ("DAV_MODEL",)
+    RETURN_NAMES = ("dav_model",)
+    OUTPUT_TOOLTIPS = ("The loaded Depth Any Video model (depth UNet, interpolation UNet and VAE)",)
+    FUNCTION = "load"
+    CATEGORY = CATEGORY
+    DESCRIPTION = "Loads a Depth Any Video checkpoint; ComfyUI moves it to the GPU when used and offloads it when memory is needed."
+
+    def load(self, checkpoint: str, precision: str = "auto"):
+        from dav_core.models.loading import load_dav, resolve_dtype
+
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        path = resolve_checkpoint(checkpoint)
+        dtype = resolve_dtype(precision, _comfy.compute_device())
+        model = load_dav(path, dtype=dtype, device=_comfy.offload_device())
+        return (DAVHandle(model, checkpoint, precision),)
+
+
+NODE_CLASS_MAPPINGS = {"LoadDAVModel": LoadDAVModel}
+NODE_DISPLAY_NAME_MAPPINGS = {"LoadDAVModel": "Load Depth Any Video Model"}

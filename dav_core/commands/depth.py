@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
             for writer in writers:
                 writer.write(numbers[frame.index], frame.disparity)
             written += 1
-            bar.set_postfix(frames=f"{written + len(skip)}/{source.num_frames}")
+            bar.set_postfix(frames=f"{written + len(skip)}/{source.num_frames}", refresh=False)
         for writer in writers:
             writer.close()
     except BaseException:
@@ -145,7 +145,8 @@ def _writer_options(fmt: str, args: argparse.Namespace, fps: float) -> dict:
     if fmt in SEQUENCE_FORMATS:
         return {"resume": args.resume, "overwrite": args.overwrite}
     if fmt == "mp4":
-        return {"fps": fps, "colormap": args.colormap, "overwrite": args.overwrite or args.resume}
+        # invert: near (disparity 1) at the colormap's start, red for Spectral, as in the paper's figures
+        return {"fps": fps, "colormap": args.colormap, "invert": True, "overwrite": args.overwrite or args.resume}
     return {"overwrite": args.overwrite or args.resume}
 
 

@@ -63,7 +63,8 @@ uniform int u_sphere; uniform float u_radius; uniform vec3 u_cam_local;
 uniform sampler2D u_tex; uniform vec3 u_tint; uniform float u_spec; uniform float u_shin;
 uniform vec3 u_cam_pos;
 uniform int u_nlights; uniform vec4 u_lpos[4]; uniform vec3 u_lcol[4]; uniform float u_lrange[4]; uniform int u_lshadow[4];
-uniform int u_has_shadow; uniform sampler2D u_shadow; uniform mat4 u_light_vp; uniform float u_shadow_texel;
+uniform int u_has_shadow; uniform sampler2D u_shadow; uniform sampler2D u_shadow_dyn; uniform int u_has_dyn;
+uniform mat4 u_light_vp; uniform float u_shadow_texel;
 uniform float u_shadow_offset; uniform int u_shadow_persp; uniform vec3 u_shadow_pos;
 layout(location = 0) out vec4 f_color;
 layout(location = 1) out float f_depth;
@@ -117,7 +118,12 @@ void main() {
                 float s = 0.0;
                 for (int i = -1; i <= 1; i++)
                     for (int j = -1; j <= 1; j++)
-                        s += (texture(u_shadow, sc.xy + vec2(i, j) * u_shadow_texel).r + 1e-5 >= sc.z) ? 1.0 : 0.0;
+                    {
+                        vec2 at = sc.xy + vec2(i, j) * u_shadow_texel;
+                        float occ = texture(u_shadow, at).r;
+                        if (u_has_dyn == 1) occ = min(occ, texture(u_shadow_dyn, at).r);
+                        s += (occ + 1e-5 >= sc.z) ? 1.0 : 0.0;
+                    }
                 vis = s / 9.0;
             }
         }
@@ -283,10 +289,14 @@ class GLRenderer:
         self._sky_vbo = self.ctx.buffer(tri.tobytes())
         self._sky_vao = self.ctx.vertex_array(self.sky, [(self._sky_vbo, "2f", "in_pos")])
         self.shadow_size = shadow_size
+        # two shadow maps: static casters (rendered once per clip) and moving casters (every frame)
         self.shadow_tex = self.ctx.depth_texture((shadow_size, shadow_size))
-        self.shadow_tex.compare_func = ""
-        self.shadow_tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        self.shadow_dyn_tex = self.ctx.depth_texture((shadow_size, shadow_size))
+        for tex in (self.shadow_tex, self.shadow_dyn_tex):
+            tex.compare_func = ""
+            tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
         self.shadow_fbo = self.ctx.framebuffer(depth_attachment=self.shadow_tex)
+        self.shadow_dyn_fbo = self.ctx.framebuffer(depth_attachment=self.shadow_dyn_tex)
         self._textures: dict[str, object] = {}
         self._fbos: dict[tuple[int, int], tuple] = {}
         cube = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], np.float32)
@@ -408,6 +418,29 @@ class GLRenderer:
                 self.main["u_shadow_offset"].value = float(1.5 * extent / self.shadow_size)
             self.main["u_tex"].value = 0
             self.main["u_shadow"].value = 1
+            self.main["u_shadow_dyn"].value = 2
+            static = [p.motion is None for p in scene.primitives]
+            has_dyn = shadow is not None and any(
+                p.cast_shadow and not st for p, st in zip(scene.primitives, static, strict=True)
+            )
+            self.main["u_has_dyn"].value = 1 if has_dyn else 0
+
+            def shadow_pass(target, poses, want_static: bool) -> None:
+                target.use()
+                target.clear(depth=1.0)
+                ctx.enable(mgl.DEPTH_TEST)
+                ctx.disable(mgl.CULL_FACE)
+                ctx.polygon_offset = (2.0, 4.0)
+                for prim, pose, st, (_, svao, _) in zip(
+                    scene.primitives, poses, static, uploads, strict=True
+                ):
+                    if prim.cast_shadow and st == want_static:
+                        self.shadow_prog["u_mvp"].write(_gl_mat(shadow[0] @ pose))
+                        svao.render(mgl.TRIANGLES)
+                ctx.polygon_offset = (0.0, 0.0)
+
+            if shadow is not None:
+                shadow_pass(self.shadow_fbo, [p.pose for p in scene.primitives], True)
             self.sky["u_height"].value = float(H)
             K = track.K
             self.sky["u_K"].value = (float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2]))
@@ -417,17 +450,8 @@ class GLRenderer:
             for fi in range(track.frames):
                 t_now = float(track.times[fi])
                 poses = [p.pose_at(t_now) for p in scene.primitives]
-                if shadow is not None:
-                    self.shadow_fbo.use()
-                    self.shadow_fbo.clear(depth=1.0)
-                    ctx.enable(mgl.DEPTH_TEST)
-                    ctx.disable(mgl.CULL_FACE)
-                    ctx.polygon_offset = (2.0, 4.0)
-                    for prim, pose, (_, svao, _) in zip(scene.primitives, poses, uploads, strict=True):
-                        if prim.cast_shadow:
-                            self.shadow_prog["u_mvp"].write(_gl_mat(shadow[0] @ pose))
-                            svao.render(mgl.TRIANGLES)
-                    ctx.polygon_offset = (0.0, 0.0)
+                if has_dyn:
+                    shadow_pass(self.shadow_dyn_fbo, poses, False)
                 c2w = track.c2w[fi]
                 w2c = np.linalg.inv(c2w)
                 fbo.use()
@@ -439,6 +463,7 @@ class GLRenderer:
                 ctx.disable(mgl.CULL_FACE)
                 self.main["u_cam_pos"].value = tuple(map(float, c2w[:3, 3]))
                 self.shadow_tex.use(location=1)
+                self.shadow_dyn_tex.use(location=2)
                 for prim, pose, (vao, _, _) in zip(scene.primitives, poses, uploads, strict=True):
                     mv = w2c @ pose
                     self.main["u_model"].write(_gl_mat(pose))

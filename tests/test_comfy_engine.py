@@ -94,7 +94,8 @@ def server(tmp_path_factory, tiny_dav_dir):
     config.write_text(f"dav_engine_test:\n  base_path: {root}\n  custom_nodes: dav_custom_nodes\n")
     port = _free_port()
     log = open(root / "server.log", "w")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "CUDA_VISIBLE_DEVICES": ""}
+    # one intra-op thread: the tiny model's small tensors only stall on a shared CI machine
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
     env.pop("PYTHONPATH", None)
     started = time.monotonic()
     process = subprocess.Popen(

@@ -86,6 +86,15 @@ def comfy(monkeypatch, tmp_path):
     return state
 
 
+@pytest.fixture(scope="module", autouse=True)
+def single_thread():
+    """Tiny tensors: intra-op threads only stall on a shared machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def handle(tiny_model):
     from nodes.model import DAVHandle
@@ -296,7 +305,7 @@ def test_load_video_and_save_depth_numbering(comfy):
     from nodes.io import DAV_LoadVideo, DAV_SaveDepth
 
     _write_video(comfy.input / "clip.mp4", count=6)
-    assert DAV_LoadVideo.INPUT_TYPES()["required"]["video"][0] == ["clip.mp4"]
+    assert "clip.mp4" in DAV_LoadVideo.INPUT_TYPES()["required"]["video"][0]
     images, source, count, fps = DAV_LoadVideo().load("clip.mp4", 1, 0, 2, 48)
     assert images.shape == (3, 32, 48, 3) and count == 3 and fps == pytest.approx(12)
     assert source.frame_numbers == (1, 3, 5)
@@ -331,3 +340,24 @@ def test_video_depth_to_files(comfy, handle):
     assert len(list(folder.glob("depth_*.png"))) == 3 and (folder / "depth_preview.mp4").is_file()
     assert is_complete(folder)
     assert json.dumps(read_manifest(folder))
+
+
+def test_video_depth_to_files_interrupt_leaves_an_incomplete_manifest(comfy, handle):
+    from dav_core.io.writers import is_complete
+    from nodes.io import DAV_VideoDepthToFiles
+
+    _write_video(comfy.input / "cut.mp4", count=3, height=64, width=64)
+    comfy.interrupt = True  # polled after the first keyframe pass
+    with pytest.raises(Interrupted):
+        DAV_VideoDepthToFiles().run(handle, "cut.mp4", 0, 0, 1, 64, 1, 0, 1, 3, 0, 2, "exr", False,
+                                    "dav/cut", True, 16)
+    assert not is_complete(comfy.output / "dav" / "cut")
+
+
+def test_sample_clip_is_offered_and_resolved(comfy):
+    from nodes import _comfy
+
+    if not _comfy.SAMPLE_CLIP.is_file():
+        pytest.skip("assets/sample.mp4 not bundled")
+    assert "sample.mp4" in _comfy.list_input_videos()
+    assert _comfy.resolve_input_video("sample.mp4") == _comfy.SAMPLE_CLIP

@@ -140,6 +140,24 @@ def test_pack_imports_and_every_node_is_listed(server):
     assert info["DAV_LoadVideo"]["input"]["required"]["video"][0] == ["sample.mp4"]
 
 
+def test_ui_workflows_convert_against_the_servers_node_definitions(server):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("workflow_checks", REPO / "tests" / "test_nodes_workflows.py")
+    checks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(checks)
+    info = _request(server["port"], "/object_info")
+
+    def definition(node_type):
+        assert node_type in info, f"{node_type} is not a node of this ComfyUI"
+        return info[node_type]["input"], info[node_type]["output"]
+
+    for path in sorted((REPO / "workflows").glob("*.json")):
+        converted = checks.ui_to_api(json.loads(path.read_text()), definition)
+        api = json.loads((REPO / "workflows" / "api" / path.name).read_text())
+        assert converted == {k: {"inputs": v["inputs"], "class_type": v["class_type"]} for k, v in api.items()}
+
+
 def _run(server, prompt) -> dict:
     port = server["port"]
     response = _request(port, "/prompt", {"prompt": prompt, "client_id": "dav-engine-test"})
@@ -173,8 +191,8 @@ def _png16(path: Path) -> np.ndarray:
 
 
 def test_long_video_depth_workflow(server):
-    from dav_core.io.writers import is_complete, read_depth_exr
     from dav_core.io.video import probe_video
+    from dav_core.io.writers import is_complete, read_depth_exr
 
     started = time.monotonic()
     prompt = _workflow("long_video_depth")

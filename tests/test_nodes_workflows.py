@@ -54,8 +54,12 @@ def check_value(node_type, name, kind, options, value):
         assert isinstance(value, bool), where
 
 
-def ui_to_api(ui: dict) -> dict:
-    """What the frontend's 'Save (API format)' produces from a UI workflow, for these node types."""
+def ui_to_api(ui: dict, definition=definition) -> dict:
+    """What the frontend's 'Save (API format)' produces from a UI workflow, for these node types.
+
+    ``definition(node_type) -> (INPUT_TYPES dict, RETURN_TYPES)``: the pack's classes by default, or a
+    running server's /object_info (tests/test_comfy_engine.py).
+    """
     links = {link[0]: link for link in ui["links"]}
     prompt = {}
     for node in ui["nodes"]:
@@ -81,7 +85,7 @@ def ui_to_api(ui: dict) -> dict:
                 assert node["inputs"][target_slot]["name"] == name
                 assert sockets[name]["type"] == kind == link_type, f"{node['type']}.{name}: link type"
                 origin_node = next(n for n in ui["nodes"] if n["id"] == origin)
-                assert definition(origin_node["type"])[1][origin_slot] == kind
+                assert list(definition(origin_node["type"])[1])[origin_slot] == kind
                 assert sockets[name]["link"] in origin_node["outputs"][origin_slot]["links"]
                 inputs[name] = [str(origin), origin_slot]
             else:

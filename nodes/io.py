@@ -236,6 +236,16 @@ class DAV_VideoDepthToFiles:
         "frames to disk: for shots too long to hold as image batches. Frames are named by source frame number."
     )
 
+    @classmethod
+    def IS_CHANGED(cls, video=None, filename_prefix="dav/shot", **kwargs):
+        """Re-run when the video changes or the output folder's manifest was touched or removed."""
+        try:
+            marker = _file_hash(_comfy.resolve_input_video(video))
+            manifest = _comfy.output_folder(filename_prefix) / "manifest.json"
+            return marker + (f"|{manifest.stat().st_mtime_ns}" if manifest.is_file() else "|none")
+        except (OSError, ValueError, TypeError):
+            return float("nan")
+
     def run(self, dav_model, video, start_frame=0, end_frame=0, stride=1, max_resolution=960, steps=3, seed=0,
             ensemble=1, window=8, overlap=0, max_keyframes_per_pass=32, format="png16", preview_mp4=True,
             filename_prefix="dav/shot", resume=True, chunk_size=16):

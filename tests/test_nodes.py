@@ -340,6 +340,9 @@ def test_video_depth_to_files(comfy, handle):
     assert len(list(folder.glob("depth_*.png"))) == 3 and (folder / "depth_preview.mp4").is_file()
     assert is_complete(folder)
     assert json.dumps(read_manifest(folder))
+    before = DAV_VideoDepthToFiles.IS_CHANGED(video="shot.mp4", filename_prefix="dav/shot")
+    (folder / "manifest.json").unlink()
+    assert DAV_VideoDepthToFiles.IS_CHANGED(video="shot.mp4", filename_prefix="dav/shot") != before
 
 
 def test_video_depth_to_files_interrupt_leaves_an_incomplete_manifest(comfy, handle):

@@ -214,7 +214,7 @@ def vfx_relighting() -> Graph:
     g.add(1, "LoadDAVModel", [40, 80], {"checkpoint": MODEL, "precision": "auto"})
     g.add(2, "DAV_LoadVideo", [40, 250], {"video": VIDEO, "start_frame": 0, "end_frame": 32, "stride": 1,
                                           "max_resolution": 0})
-    g.group("2 · Depth of a short clip (up to 32 frames in one pass)", [420, 20, 380, 700])
+    g.group("2 · Short-clip depth (≤ 32 frames)", [420, 20, 380, 700])
     g.add(3, "VideoToLatent", [440, 80], {"max_resolution": 960, "chunk_size": 16},
           {"dav_model": (1, 0), "images": (2, 0)})
     g.add(4, "FlowMatchDepthSampler", [440, 250], {"steps": 3, "seed": 0, "ensemble": 1},

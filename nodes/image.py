@@ -61,12 +61,15 @@ class DepthToColormap:
         name = colormap + ("_r" if invert else "")
         out = np.empty((*values.shape, 3), dtype=np.float32)
         low, high = float(values.min()), float(values.max())
+        bar = _comfy.progress_bar(len(values))
         for i, frame in enumerate(values):
+            _comfy.check_interrupt()
             if normalization == "per-frame":
                 low, high = float(frame.min()), float(frame.max())
             if normalization != "none":
                 frame = (frame - low) / max(high - low, 1e-6)
             out[i] = apply_colormap(frame, name).astype(np.float32) / 255.0
+            bar.update(1)
         return (torch.from_numpy(out),)
 
 

@@ -8,8 +8,10 @@ missing clips.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 import sys
@@ -59,6 +61,14 @@ def _init_worker(backend: str, threads: int) -> None:
     from .renderer import create_renderer
 
     _WORKER["renderer"] = create_renderer(backend)
+    if multiprocessing.parent_process() is not None:  # pool worker: release GL objects before teardown
+        atexit.register(_close_worker)
+
+
+def _close_worker() -> None:
+    renderer = _WORKER.pop("renderer", None)
+    if renderer is not None:
+        renderer.close()
 
 
 def _make_clip(job: dict) -> dict:

@@ -54,7 +54,13 @@ def test_config_inheritance_and_overrides(tmp_path) -> None:
     (tmp_path / "base.yaml").write_text("a: 1\nnest: {x: 1, y: [1, 2]}\ntrain: {steps: 10}\n")
     (tmp_path / "child.yaml").write_text("base_config: base.yaml\nnest: {x: 2}\n")
     cfg = load_config(tmp_path / "child.yaml", ["train.steps=5", "nest.y=[3]", "new.key=abc", "lr=1e-4"])
-    assert cfg == {"a": 1, "nest": {"x": 2, "y": [3]}, "train": {"steps": 5}, "new": {"key": "abc"}, "lr": 1e-4}
+    assert cfg == {
+        "a": 1,
+        "nest": {"x": 2, "y": [3]},
+        "train": {"steps": 5},
+        "new": {"key": "abc"},
+        "lr": 1e-4,
+    }
     assert parse_override("x.y=null") == ("x.y", None)
     with pytest.raises(ValueError):
         parse_override("novalue")
@@ -130,7 +136,9 @@ def test_packing_sampler_groups_and_covers(tmp_path) -> None:
     for world in (1, 2):
         covered = []
         for rank in range(world):
-            sampler = PackedBatchSampler(index, batch_sizes, min_frames=2, max_frames=6, seed=3, rank=rank, world_size=world)
+            sampler = PackedBatchSampler(
+                index, batch_sizes, min_frames=2, max_frames=6, seed=3, rank=rank, world_size=world
+            )
             sampler.set_epoch(1)
             batches = list(sampler)
             assert len(batches) == len(sampler)
@@ -234,7 +242,15 @@ def test_debug_training_loss_falls_and_checkpoint_samples(toy_dir, tmp_path) -> 
     assert len(depth) == 30 and [r["step"] for r in log] == list(range(1, 35))
     assert np.mean(depth[-8:]) < 0.7 * np.mean(depth[:4]), depth
     assert (out / "loss.png").stat().st_size > 0
-    for source in (out / "final", out / "debug.safetensors", out / "checkpoints" / "step_0000034" / "model"):
+    from training.export import export_bundle
+
+    bundle = export_bundle(out / "checkpoints" / "step_0000034", tmp_path / "exported.safetensors")
+    for source in (
+        out / "final",
+        out / "debug.safetensors",
+        out / "checkpoints" / "step_0000034" / "model",
+        bundle,
+    ):
         model = load_dav(source)
         assert model.unet_interp is not None and model.unet_interp.config.in_channels == 16
     frames = make_toy_clip(99, 3).rgb.astype(np.float32) / 255.0
@@ -290,8 +306,22 @@ def test_vae_training_smoke(toy_dir, tmp_path) -> None:
     from training.train_vae import main
 
     cfg = str(REPO / "training" / "configs" / "vae_debug.yaml")
-    metrics = main(["--config", cfg, f"data.dataset_dir={toy_dir}", f"output_dir={tmp_path}", "train.steps=2",
-                    "data.resolution=[32,32]", "data.num_frames=2", "data.windows_per_batch=2"])
-    assert metrics["steps"] == 2 and np.isfinite(metrics["after"]["rgb_l1"]) and np.isfinite(metrics["after"]["depth_l1"])
+    metrics = main(
+        [
+            "--config",
+            cfg,
+            f"data.dataset_dir={toy_dir}",
+            f"output_dir={tmp_path}",
+            "train.steps=2",
+            "data.resolution=[32,32]",
+            "data.num_frames=2",
+            "data.windows_per_batch=2",
+        ]
+    )
+    assert (
+        metrics["steps"] == 2
+        and np.isfinite(metrics["after"]["rgb_l1"])
+        and np.isfinite(metrics["after"]["depth_l1"])
+    )
     vae = AutoencoderKLTemporalDecoder.from_pretrained(tmp_path / "vae")
     assert vae.config.scaling_factor == pytest.approx(metrics["scaling_factor"])

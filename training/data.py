@@ -82,7 +82,9 @@ class ClipIndex:
             frames, h, w = int(meta["frames"]), int(meta["height"]), int(meta["width"])
             if frames < min_frames:
                 continue
-            th, tw = pick_resolution(h, w, res_list, mix_seed(seed, i)) if res_list else _multiple_of_8((h, w))
+            th, tw = (
+                pick_resolution(h, w, res_list, mix_seed(seed, i)) if res_list else _multiple_of_8((h, w))
+            )
             entries.append(ClipEntry(path, frames, th, tw))
         if not entries:
             raise ValueError(f"no clips of {self.dataset_dir} are usable (rejected: {self.rejected})")

@@ -69,7 +69,7 @@ def _plot_pil(series: dict[str, list[tuple[int, float]]], png_path: Path, key: s
         draw.text((pad + 5, pad + 5 + 12 * i), name, fill=color)
     draw.text((pad, h - pad + 8), f"step {x0}", fill="black")
     draw.text((w - pad - 60, h - pad + 8), f"{x1}", fill="black")
-    draw.text((5, pad - 15), f"{key} (log) {10 ** y1:.3g}", fill="black")
-    draw.text((5, h - pad + 20), f"{10 ** y0:.3g}", fill="black")
+    draw.text((5, pad - 15), f"{key} (log) {10**y1:.3g}", fill="black")
+    draw.text((5, h - pad + 20), f"{10**y0:.3g}", fill="black")
     img.save(png_path)
     return png_path

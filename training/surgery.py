@@ -12,7 +12,9 @@ import torch
 from dav_core.models.unet import UNetSpatioTemporalRopeConditionModel
 
 
-def widen_conv_in(unet: UNetSpatioTemporalRopeConditionModel, copies: int = 2) -> UNetSpatioTemporalRopeConditionModel:
+def widen_conv_in(
+    unet: UNetSpatioTemporalRopeConditionModel, copies: int = 2
+) -> UNetSpatioTemporalRopeConditionModel:
     """A new UNet with ``in_channels * copies`` inputs; every other weight copied unchanged."""
     config = dict(unet.config)
     old_in = config["in_channels"]
@@ -26,7 +28,9 @@ def widen_conv_in(unet: UNetSpatioTemporalRopeConditionModel, copies: int = 2) -
     return new.to(device=unet.device, dtype=unet.dtype)
 
 
-def make_interp_unet(depth_unet: UNetSpatioTemporalRopeConditionModel) -> UNetSpatioTemporalRopeConditionModel:
+def make_interp_unet(
+    depth_unet: UNetSpatioTemporalRopeConditionModel,
+) -> UNetSpatioTemporalRopeConditionModel:
     """The interpolation UNet (16 input channels) initialised from the depth UNet (8)."""
     if depth_unet.config.in_channels != 8:
         raise ValueError(f"expected a depth UNet with 8 input channels, got {depth_unet.config.in_channels}")

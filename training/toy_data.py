@@ -62,7 +62,11 @@ def make_toy_clip(seed: int, frames: int = 8, size: tuple[int, int] = (64, 64)) 
 
 
 def write_toy_dataset(
-    root: str | Path, clips: int, frames: int = 8, size: tuple[int, int] = (64, 64), seed: int = 0,
+    root: str | Path,
+    clips: int,
+    frames: int = 8,
+    size: tuple[int, int] = (64, 64),
+    seed: int = 0,
     sizes: list[tuple[int, int]] | None = None,
 ) -> Path:
     """``clips`` toy clips into ``root``/clip_XXXXXX (``sizes`` cycles resolutions over clips). PNG frames."""

@@ -45,7 +45,9 @@ logger = logging.getLogger("training")
 # ------------------------------------------------------------------------------------------- flow matching
 
 
-def sample_sigmas(batch: int, flow_cfg: dict, scheduler_config: dict, generator: torch.Generator) -> torch.Tensor:
+def sample_sigmas(
+    batch: int, flow_cfg: dict, scheduler_config: dict, generator: torch.Generator
+) -> torch.Tensor:
     """Training sigmas [B] in (0,1].
 
     ``logit_normal`` (default): sigmoid(N(mean, std)); ``uniform``: U(0,1). With probability
@@ -90,8 +92,9 @@ class EMA:
     def update(self, module: torch.nn.Module) -> None:
         self.updates += 1
         decay = min(self.decay, (1 + self.updates) / (10 + self.updates)) if self.warmup else self.decay
-        for ema_p, p in zip(self.module.parameters(), module.parameters(), strict=True):
-            ema_p.lerp_(p.detach().to(ema_p.dtype), 1 - decay)
+        ema_params = list(self.module.parameters())
+        params = [p.detach().to(e.dtype) for e, p in zip(ema_params, module.parameters(), strict=True)]
+        torch._foreach_lerp_(ema_params, params, 1 - decay)
         for ema_b, b in zip(self.module.buffers(), module.buffers(), strict=True):
             ema_b.copy_(b)
 
@@ -124,7 +127,9 @@ def build_vae(cfg: dict) -> AutoencoderKLTemporalDecoder:
     return vae.eval().requires_grad_(False)
 
 
-def build_unet(cfg: dict) -> tuple[UNetSpatioTemporalRopeConditionModel, UNetSpatioTemporalRopeConditionModel | None]:
+def build_unet(
+    cfg: dict,
+) -> tuple[UNetSpatioTemporalRopeConditionModel, UNetSpatioTemporalRopeConditionModel | None]:
     model_cfg = cfg["model"]
     if model_cfg.get("pretrained"):
         loaded = load_dav(model_cfg["pretrained"], components=("unet", "unet_interp"))
@@ -167,7 +172,11 @@ class Trainer:
         self.unet = unet.to(self.device).train().requires_grad_(True)
         self.ema_unet = EMA(self.unet, float(cfg["ema"]["decay"]))
         self.unet_interp, self.ema_interp = None, None
-        if unet_interp is not None and self.interp_steps > 0 and bool(cfg["interp"].get("from_pretrained", False)):
+        if (
+            unet_interp is not None
+            and self.interp_steps > 0
+            and bool(cfg["interp"].get("from_pretrained", False))
+        ):
             self.unet_interp = unet_interp.to(self.device).train().requires_grad_(True)
         torch.manual_seed(mix_seed(self.seed, self.rank, 3))
 
@@ -208,11 +217,21 @@ class Trainer:
 
     def _make_loader(self, phase: str) -> None:
         dcfg, icfg = self.cfg["data"], self.cfg["interp"]
-        lo, hi = (dcfg["min_frames"], dcfg["max_frames"]) if phase == "depth" else (icfg["min_frames"], icfg["max_frames"])
+        lo, hi = (
+            (dcfg["min_frames"], dcfg["max_frames"])
+            if phase == "depth"
+            else (icfg["min_frames"], icfg["max_frames"])
+        )
         sizes = batch_sizes_for(dcfg.get("resolutions"), dcfg["batch_sizes"], self.index.entries)
         self.sampler = PackedBatchSampler(
-            self.index, sizes, min_frames=int(lo), max_frames=int(hi), seed=mix_seed(self.seed, phase == "interp"),
-            rank=self.rank, world_size=self.world_size, drop_last=bool(dcfg.get("drop_last", False)),
+            self.index,
+            sizes,
+            min_frames=int(lo),
+            max_frames=int(hi),
+            seed=mix_seed(self.seed, phase == "interp"),
+            rank=self.rank,
+            world_size=self.world_size,
+            drop_last=bool(dcfg.get("drop_last", False)),
         )
         if len(self.sampler.all_batches()) == 0:
             raise ValueError(f"no {phase} batches: no clip has at least {lo} frames")
@@ -224,7 +243,9 @@ class Trainer:
             if self.iterator is None:
                 self.sampler.set_epoch(self.epoch, self.batch_in_epoch)
                 loader = torch.utils.data.DataLoader(
-                    self.dataset, batch_sampler=self.sampler, collate_fn=collate,
+                    self.dataset,
+                    batch_sampler=self.sampler,
+                    collate_fn=collate,
                     num_workers=int(self.cfg["data"].get("num_workers", 0)),
                 )
                 self.iterator = iter(loader)
@@ -273,8 +294,11 @@ class Trainer:
             self.model = DistributedDataParallel(module, device_ids=ids)
         lr = float(ocfg["lr"] if phase == "depth" else self.cfg["interp"].get("lr") or ocfg["lr"])
         self.optimizer = torch.optim.AdamW(
-            [p for p in module.parameters() if p.requires_grad], lr=lr,
-            betas=tuple(ocfg.get("betas", (0.9, 0.999))), weight_decay=float(ocfg.get("weight_decay", 0.0)),
+            [p for p in module.parameters() if p.requires_grad],
+            lr=lr,
+            betas=tuple(ocfg.get("betas", (0.9, 0.999))),
+            weight_decay=float(ocfg.get("weight_decay", 0.0)),
+            foreach=True,
         )
         self.base_lr = lr
         self._make_loader(phase)
@@ -299,7 +323,9 @@ class Trainer:
         rgb, x0 = self._latents(batch)  # [B,K,4,h,w]
         generator = torch.Generator().manual_seed(mix_seed(self.seed, self.step, micro, self.rank, 7))
         noise = torch.randn(x0.shape, generator=generator).to(self.device)
-        sigmas = sample_sigmas(x0.shape[0], self.cfg["flow"], self.scheduler_config, generator).to(self.device)
+        sigmas = sample_sigmas(x0.shape[0], self.cfg["flow"], self.scheduler_config, generator).to(
+            self.device
+        )
         noisy, target = flow_matching_inputs(x0, sigmas, noise)
         parts = [noisy, rgb]
         if self.phase == "interp":
@@ -308,7 +334,8 @@ class Trainer:
         position_ids = batch["indices"].to(self.device)
         autocast = (
             torch.autocast(self.device.type, dtype=self.autocast_dtype)
-            if self.autocast_dtype is not None else contextlib.nullcontext()
+            if self.autocast_dtype is not None
+            else contextlib.nullcontext()
         )
         with autocast:
             pred = self.model(torch.cat(parts, dim=2), timesteps, position_ids=position_ids)
@@ -363,15 +390,25 @@ class Trainer:
             window.append(loss)
             if self.step % log_every == 0 or self.step == total_steps:
                 now = time.time()
-                self._log({"step": self.step, "phase": self.phase, "loss": sum(window) / len(window),
-                           "lr": self._lr_at(self.step - 1), "epoch": self.epoch,
-                           "steps_per_s": len(window) / max(now - last_log_t, 1e-9), "elapsed_s": now - start})
+                self._log(
+                    {
+                        "step": self.step,
+                        "phase": self.phase,
+                        "loss": sum(window) / len(window),
+                        "lr": self._lr_at(self.step - 1),
+                        "epoch": self.epoch,
+                        "steps_per_s": len(window) / max(now - last_log_t, 1e-9),
+                        "elapsed_s": now - start,
+                    }
+                )
                 window, last_log_t = [], now
             if ckpt_every and self.step % ckpt_every == 0 and self.step < total_steps:
                 self.save_checkpoint()
             if budget_s is not None and self._agree(time.time() - start > budget_s):
                 stopped_by_budget = True
-                logger.info("time budget of %s min reached at step %d: saving and stopping", budget, self.step)
+                logger.info(
+                    "time budget of %s min reached at step %d: saving and stopping", budget, self.step
+                )
                 break
         self.save_checkpoint()
         if not stopped_by_budget:
@@ -407,8 +444,12 @@ class Trainer:
         for m in (unet, interp):
             if hasattr(m, "disable_gradient_checkpointing"):
                 m.disable_gradient_checkpointing()
-        return DAVModel(unet=unet, vae=copy.deepcopy(self.vae).cpu(), unet_interp=interp,
-                        scheduler_config=dict(self.scheduler_config))
+        return DAVModel(
+            unet=unet,
+            vae=copy.deepcopy(self.vae).cpu(),
+            unet_interp=interp,
+            scheduler_config=dict(self.scheduler_config),
+        )
 
     def save_checkpoint(self) -> Path | None:
         if not is_main():
@@ -420,8 +461,12 @@ class Trainer:
         tmp.mkdir(parents=True)
         save_folder(self.dav_model(), tmp / "model")
         state = {
-            "step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "phase": self.phase,
-            "unet": self.unet.state_dict(), "ema_unet": self.ema_unet.state_dict(),
+            "step": self.step,
+            "epoch": self.epoch,
+            "batch_in_epoch": self.batch_in_epoch,
+            "phase": self.phase,
+            "unet": self.unet.state_dict(),
+            "ema_unet": self.ema_unet.state_dict(),
             "unet_interp": self.unet_interp.state_dict() if self.unet_interp is not None else None,
             "ema_interp": self.ema_interp.state_dict() if self.ema_interp is not None else None,
             "optimizer": self.optimizer.state_dict() if self.optimizer is not None else None,
@@ -478,7 +523,11 @@ class Trainer:
         checkpoint_io.set_rng_state(state["rng"])
         log = self.out / "log.jsonl"
         if is_main() and log.exists():  # drop records written after the checkpoint
-            lines = [ln for ln in log.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= self.step]
+            lines = [
+                ln
+                for ln in log.read_text().splitlines()
+                if ln.strip() and json.loads(ln)["step"] <= self.step
+            ]
             log.write_text("".join(ln + "\n" for ln in lines))
         logger.info("resumed from %s at step %d", path, self.step)
 

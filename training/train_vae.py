@@ -37,8 +37,12 @@ def load_frames(cfg: dict) -> list[tuple[torch.Tensor, torch.Tensor]]:
     dcfg = cfg["data"]
     res = dcfg.get("resolution")
     index = ClipIndex(
-        dcfg["dataset_dir"], use_filter=bool(dcfg.get("filter", False)), cache_dir=dcfg.get("cache_dir"),
-        resolutions=[res] if res else None, seed=int(cfg["seed"]), min_frames=int(dcfg["num_frames"]),
+        dcfg["dataset_dir"],
+        use_filter=bool(dcfg.get("filter", False)),
+        cache_dir=dcfg.get("cache_dir"),
+        resolutions=[res] if res else None,
+        seed=int(cfg["seed"]),
+        min_frames=int(dcfg["num_frames"]),
     )
     return [clip_tensors(e.path, (e.height, e.width)) for e in index.entries]
 
@@ -63,7 +67,9 @@ def vae_loss(vae, x: torch.Tensor, frames: int, lcfg: dict, generator: torch.Gen
     recon = vae.decode(z, num_frames=frames).sample
     l1, l2 = F.l1_loss(recon, x), F.mse_loss(recon, x)
     kl = posterior.kl().mean() / x[0].numel()  # per input element
-    loss = float(lcfg.get("l1", 1.0)) * l1 + float(lcfg.get("l2", 1.0)) * l2 + float(lcfg.get("kl", 1e-6)) * kl
+    loss = (
+        float(lcfg.get("l1", 1.0)) * l1 + float(lcfg.get("l2", 1.0)) * l2 + float(lcfg.get("kl", 1e-6)) * kl
+    )
     return loss, {"l1": float(l1.detach()), "l2": float(l2.detach()), "kl": float(kl.detach())}
 
 
@@ -79,7 +85,9 @@ def evaluate(vae, clips, frames: int) -> dict:
             rec = vae.decode(vae.encode(x).latent_dist.mode(), num_frames=frames).sample
             rgb_err += float((rec.clamp(-1, 1) - x).abs().mean()) * 0.5
             d = depth[s : s + frames]
-            rec_d = vae.decode(vae.encode(d[:, None].expand(-1, 3, -1, -1)).latent_dist.mode(), num_frames=frames).sample
+            rec_d = vae.decode(
+                vae.encode(d[:, None].expand(-1, 3, -1, -1)).latent_dist.mode(), num_frames=frames
+            ).sample
             dep_err += float((images_to_disparity(rec_d) - (d * 0.5 + 0.5)).abs().mean())
             n += 1
     vae.train()
@@ -112,7 +120,9 @@ def train_vae(cfg: dict) -> dict:
         vae = AutoencoderKLTemporalDecoder.from_config(dict(cfg["vae"]))
     vae.train()
     ocfg, tcfg, lcfg = cfg["optim"], cfg["train"], cfg["loss"]
-    optimizer = torch.optim.AdamW(vae.parameters(), lr=float(ocfg["lr"]), weight_decay=float(ocfg.get("weight_decay", 0)))
+    optimizer = torch.optim.AdamW(
+        vae.parameters(), lr=float(ocfg["lr"]), weight_decay=float(ocfg.get("weight_decay", 0))
+    )
     frames, count = int(cfg["data"]["num_frames"]), int(cfg["data"]["windows_per_batch"])
     steps, budget = int(tcfg["steps"]), tcfg.get("time_budget_min")
     before = evaluate(vae, eval_clips, frames)
@@ -127,7 +137,13 @@ def train_vae(cfg: dict) -> dict:
         torch.nn.utils.clip_grad_norm_(vae.parameters(), float(ocfg.get("max_grad_norm", 1.0)))
         optimizer.step()
         if step % int(tcfg.get("log_every", 10)) == 0 or step == steps:
-            record = {"step": step, "phase": "vae", "loss": float(loss.detach()), **parts, "elapsed_s": time.time() - start}
+            record = {
+                "step": step,
+                "phase": "vae",
+                "loss": float(loss.detach()),
+                **parts,
+                "elapsed_s": time.time() - start,
+            }
             with open(log_path, "a") as f:
                 f.write(json.dumps(record) + "\n")
             logger.info("step %d loss %.4f (l1 %.4f)", step, record["loss"], parts["l1"])
@@ -137,8 +153,13 @@ def train_vae(cfg: dict) -> dict:
     vae.eval()
     vae.register_to_config(scaling_factor=latent_scaling_factor(vae, train_clips, frames))
     after = evaluate(vae, eval_clips, frames)
-    metrics = {"steps": step, "seconds": time.time() - start, "before": before, "after": after,
-               "scaling_factor": vae.config.scaling_factor}
+    metrics = {
+        "steps": step,
+        "seconds": time.time() - start,
+        "before": before,
+        "after": after,
+        "scaling_factor": vae.config.scaling_factor,
+    }
     vae.save_pretrained(out / "vae", safe_serialization=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     plot_loss(log_path, out / "loss.png")

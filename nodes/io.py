@@ -45,6 +45,15 @@ def _file_hash(path) -> str:
     return hashlib.sha256(f"{path}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
 
 
+def _validate_video(video):
+    """ComfyUI's input check for the video combos: a readable file, or a message saying what to do."""
+    try:
+        _comfy.resolve_input_video(video)
+    except (OSError, ValueError) as error:
+        return str(error)
+    return True
+
+
 class DAV_LoadVideo:
     @classmethod
     def INPUT_TYPES(cls):
@@ -77,6 +86,10 @@ class DAV_LoadVideo:
             return _file_hash(_comfy.resolve_input_video(video))
         except (OSError, ValueError):
             return float("nan")
+
+    @classmethod
+    def VALIDATE_INPUTS(cls, video):
+        return _validate_video(video)
 
     def load(self, video, start_frame=0, end_frame=0, stride=1, max_resolution=0):
         from dav_core.io.video import frame_range, open_frames, scaled_size
@@ -235,6 +248,10 @@ class DAV_VideoDepthToFiles:
         "The whole long-video chain file to file (keyframes, interpolation windows, chunked decode), streaming "
         "frames to disk: for shots too long to hold as image batches. Frames are named by source frame number."
     )
+
+    @classmethod
+    def VALIDATE_INPUTS(cls, video):
+        return _validate_video(video)
 
     @classmethod
     def IS_CHANGED(cls, video=None, filename_prefix="dav/shot", **kwargs):

@@ -152,6 +152,15 @@ class LoadDAVModel:
     CATEGORY = CATEGORY
     DESCRIPTION = "Loads a Depth Any Video checkpoint; ComfyUI moves it to the GPU when used and offloads it when memory is needed."
 
+    @classmethod
+    def VALIDATE_INPUTS(cls, checkpoint):
+        """Replaces ComfyUI's 'value not in list' with what to do about a missing checkpoint."""
+        try:
+            resolve_checkpoint(checkpoint)
+        except FileNotFoundError as error:
+            return str(error)
+        return True
+
     def load(self, checkpoint: str, precision: str = "auto"):
         from dav_core.models.loading import load_dav, resolve_dtype
 

@@ -158,6 +158,20 @@ def test_ui_workflows_convert_against_the_servers_node_definitions(server):
         assert converted == {k: {"inputs": v["inputs"], "class_type": v["class_type"]} for k, v in api.items()}
 
 
+def test_bad_inputs_are_refused_with_what_to_change(server):
+    prompt = _workflow("vfx_relighting")
+    for node in prompt.values():
+        if node["class_type"] == "LoadDAVModel":
+            node["inputs"]["checkpoint"] = "no_such_model"
+        if node["class_type"] == "DAV_LoadVideo":
+            node["inputs"]["video"] = "no_such_clip.mp4"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        _request(server["port"], "/prompt", {"prompt": prompt, "client_id": "dav-engine-test"})
+    body = refused.value.read().decode()
+    assert refused.value.code == 400
+    assert "models/depth_any_video" in body and "input folder" in body, body[-2000:]
+
+
 def _run(server, prompt) -> dict:
     port = server["port"]
     response = _request(port, "/prompt", {"prompt": prompt, "client_id": "dav-engine-test"})

@@ -184,6 +184,8 @@ def test_load_model_lists_folders_bundles_and_extra_paths(comfy, tiny_dav_dir):
         LoadDAVModel().load("other.safetensors", "fp32")
     with pytest.raises(FileNotFoundError, match="models/depth_any_video"):
         LoadDAVModel().load("missing_model", "fp32")
+    assert LoadDAVModel.VALIDATE_INPUTS("tiny_dav") is True
+    assert "models/depth_any_video" in LoadDAVModel.VALIDATE_INPUTS("missing_model")
     with pytest.raises(ValueError, match="precision"):
         LoadDAVModel().load("tiny_dav", "fp8")
 
@@ -319,6 +321,8 @@ def test_load_video_and_save_depth_numbering(comfy):
 
     with pytest.raises(FileNotFoundError, match="input folder"):
         DAV_LoadVideo().load("nope.mp4", 0, 0, 1, 0)
+    assert DAV_LoadVideo.VALIDATE_INPUTS("clip.mp4") is True
+    assert "input folder" in DAV_LoadVideo.VALIDATE_INPUTS("nope.mp4")
     with pytest.raises(ValueError, match="start_frame"):
         DAV_LoadVideo().load("clip.mp4", 10, 0, 1, 0)
     with pytest.raises(ValueError, match="outside"):

@@ -132,6 +132,7 @@ def make_trajectory(
     heading: float | None = None,
     min_dist: float = 1.5,
     pitch_range: tuple[float, float] = (-35.0, 20.0),
+    look_ahead: float = 0.0,
 ) -> tuple[np.ndarray, dict]:
     """Camera-to-world poses [T,4,4] and a description of the path.
 
@@ -140,7 +141,8 @@ def make_trajectory(
     height above ground), ``speed`` m/s (rad/s for pans), ``clamp`` projects eye positions [N,3] into the
     free space of the scene, ``max_length`` bounds the length of straight moves (default 1.8 * radius) and
     ``heading`` fixes their direction (radians about y; default random). Look-at targets are pushed to at
-    least ``min_dist`` m horizontally and the pitch is limited to ``pitch_range`` degrees.
+    least ``min_dist`` m horizontally and the pitch is limited to ``pitch_range`` degrees. A tracking shot
+    looks at ``center`` moved ``look_ahead`` m along the direction of travel.
     """
     center = np.asarray(center, np.float64)
     T = len(times)
@@ -180,7 +182,8 @@ def make_trajectory(
             pitch = rng.uniform(-0.25, 0.05)
             targets = eyes + fwd[None] * 5.0 + np.array([0, 5.0 * math.tan(pitch), 0])[None]
         else:
-            targets = np.tile(np.array([center[0], look_h, center[2]]), (T, 1))
+            subject = np.array([center[0], look_h, center[2]]) + direction * look_ahead
+            targets = np.tile(subject, (T, 1))
         info.update(heading=float(heading), length=float(length))
     elif kind == "pan":
         eye = center + rng.normal(0, 0.3 * radius, 3) * np.array([1, 0, 1])

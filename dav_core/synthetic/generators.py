@@ -814,7 +814,7 @@ def street_scene(rng: np.random.Generator, times: np.ndarray):
 
     heading = (
         (math.pi / 2 if rng.random() < 0.5 else -math.pi / 2) + rng.normal(0, 0.15)
-        if kind == "dolly"
+        if kind in ("dolly", "tracking")
         else None
     )
     c2w, traj = _camera(
@@ -831,6 +831,8 @@ def street_scene(rng: np.random.Generator, times: np.ndarray):
         max_length=L * 0.6,
         heading=heading,
         look_height=rng.uniform(1.0, 4.0),
+        min_dist=6.0,
+        look_ahead=rng.uniform(10, 30),
     )
     traj["drone"] = bool(drone)
     placer = Placer(c2w[:, [0, 2], 3], clearance=1.0 if not drone else 0.3)
@@ -1091,6 +1093,8 @@ def terrain_scene(rng: np.random.Generator, times: np.ndarray):
         clamp=clamp,
         max_length=60.0,
         look_height=float(ground(np.zeros((1, 2)))[0]) + rng.uniform(0, 2),
+        min_dist=10.0,
+        pitch_range=(-30.0, 10.0),
     )
     traj["drone"] = bool(drone)
     placer = Placer(c2w[:, [0, 2], 3], clearance=0.8)

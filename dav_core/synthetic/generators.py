@@ -22,7 +22,6 @@ from .scene import (
     Motion,
     Primitive,
     Scene,
-    axis_angle,
     make_pose,
     quad_pose,
     yaw,
@@ -1220,11 +1219,6 @@ def sample_clip(
     return ClipSpec(seed=seed, scene=scene, track=track, fps=fps, trajectory=traj)
 
 
-def _orthonormal(R: np.ndarray) -> np.ndarray:  # pragma: no cover - debugging helper
-    u, _, vt = np.linalg.svd(R)
-    return u @ vt
-
-
 __all__ = [
     "ClipSpec",
     "SCENE_TYPES",
@@ -1233,5 +1227,4 @@ __all__ = [
     "corridor_scene",
     "street_scene",
     "terrain_scene",
-    "axis_angle",
 ]

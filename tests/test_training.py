@@ -266,11 +266,11 @@ def test_resume_continues_the_run(toy_dir, tmp_path) -> None:
     from training.train import main
 
     common = ("interp.steps=0", "export.bundle=null")
-    straight = main(debug_args(toy_dir, tmp_path / "straight", "train.steps=8", *common))
-    main(debug_args(toy_dir, tmp_path / "resumed", "train.steps=4", *common))
-    resumed = main(debug_args(toy_dir, tmp_path / "resumed", "train.steps=8", *common))
-    assert resumed.step == 8
-    assert [r["step"] for r in _log(tmp_path / "resumed")] == list(range(1, 9))
+    straight = main(debug_args(toy_dir, tmp_path / "straight", "train.steps=6", *common))
+    main(debug_args(toy_dir, tmp_path / "resumed", "train.steps=3", *common))
+    resumed = main(debug_args(toy_dir, tmp_path / "resumed", "train.steps=6", *common))
+    assert resumed.step == 6
+    assert [r["step"] for r in _log(tmp_path / "resumed")] == list(range(1, 7))
     a, b = straight.unet.state_dict(), resumed.unet.state_dict()
     for name in a:
         torch.testing.assert_close(b[name], a[name], atol=1e-6, rtol=1e-5)
@@ -325,3 +325,16 @@ def test_vae_training_smoke(toy_dir, tmp_path) -> None:
     )
     vae = AutoencoderKLTemporalDecoder.from_pretrained(tmp_path / "vae")
     assert vae.config.scaling_factor == pytest.approx(metrics["scaling_factor"])
+
+
+def test_time_budget_stops_and_saves(toy_dir, tmp_path) -> None:
+    from dav_core.models.loading import load_dav
+    from training.train import main
+
+    out = tmp_path / "budget"
+    trainer = main(
+        debug_args(toy_dir, out, "train.steps=1000", "train.time_budget_min=1e-6", "export.bundle=null")
+    )
+    assert trainer.step == 1
+    assert (out / "checkpoints" / "latest").read_text() == "step_0000001"
+    assert load_dav(out / "final").unet is not None

@@ -112,7 +112,8 @@ class DAVHandle:
                 except Exception as error:
                     log.warning("DepthAnyVideo: load_models_gpu failed (%s); moving the model by hand", error)
                     self._patcher, self._patcher_failed = None, True
-        if self.model.device != device:
+        # a low-VRAM partial load leaves plain (non-comfy.ops) layers behind: the model needs all of them
+        if any(p.device != device for m in self.model.modules() for p in m.parameters()):
             self.model.to(device)
         return self.model
 

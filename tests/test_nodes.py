@@ -368,3 +368,16 @@ def test_sample_clip_is_offered_and_resolved(comfy):
         pytest.skip("assets/sample.mp4 not bundled")
     assert "sample.mp4" in _comfy.list_input_videos()
     assert _comfy.resolve_input_video("sample.mp4") == _comfy.SAMPLE_CLIP
+
+
+def test_sampler_ensemble_matches_dav_core(handle):
+    from dav_core.depth import DepthSettings, predict_depth_window
+    from nodes.depth import DAV_DecodeDepth, FlowMatchDepthSampler, VideoToLatent
+
+    frames = _frames(2, 64, 64, seed=2)
+    (latents,) = VideoToLatent().encode(handle, frames, 960, 16)
+    (depth,) = FlowMatchDepthSampler().sample(handle, latents, steps=1, seed=1, ensemble=2)
+    assert depth.latents is None and depth.disparity.shape == (2, 64, 64)
+    mask, _ = DAV_DecodeDepth().decode(handle, depth, "disparity", "fixed", 1.0, 0.0, 16, 2)
+    expected = predict_depth_window(handle.model, frames, DepthSettings(steps=1, seed=1, ensemble=2))
+    torch.testing.assert_close(mask, expected, atol=1e-4, rtol=0)

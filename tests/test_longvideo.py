@@ -82,16 +82,19 @@ def test_skipped_frames_are_not_recomputed_and_the_rest_is_identical(tiny_model,
     import dav_core.longvideo.runner as runner
 
     calls = []
-    real = runner.interpolate_window
-    monkeypatch.setattr(runner, "interpolate_window", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = runner.interpolate_windows
+    monkeypatch.setattr(
+        runner, "interpolate_windows", lambda *a, **k: calls.append(a[1].shape[0]) or real(*a, **k)
+    )
     frames = moving_clip(80)
-    full = run_all(tiny_model, frames)
-    full_calls = len(calls)
+    settings = LongVideoSettings(**{**FAST.__dict__, "window_batch": 2})
+    full = run_all(tiny_model, frames, settings)
+    full_windows = sum(calls)
     calls.clear()
-    part = run_all(tiny_model, frames, skip_frames=range(60))
-    assert sorted(part) == list(range(60, 80))
+    part = run_all(tiny_model, frames, settings, skip_frames=range(70))
+    assert sorted(part) == list(range(70, 80))
     assert all(np.array_equal(full[i], part[i]) for i in part)
-    assert 0 < len(calls) < full_calls / 2
+    assert 0 < sum(calls) < full_windows / 2
 
 
 def test_cancel_callback_stops_the_run(tiny_model):
@@ -168,12 +171,12 @@ def test_cli_writes_every_frame_and_a_complete_manifest(tmp_path, video):
 
 
 def test_cli_interrupt_leaves_frames_and_resume_finishes_identically(tmp_path, video, monkeypatch):
-    assert cli(tmp_path, video, "--format", "png16") == 0
+    assert cli(tmp_path, video, "--format", "png16", "--window-batch", "1") == 0
     reference = read_pngs(tmp_path / "out", 45)
 
     import dav_core.longvideo.runner as runner
 
-    real = runner.interpolate_window
+    real = runner.interpolate_windows
     calls = {"n": 0}
 
     def interrupting(*args, **kwargs):
@@ -182,17 +185,17 @@ def test_cli_interrupt_leaves_frames_and_resume_finishes_identically(tmp_path, v
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(runner, "interpolate_window", interrupting)
+    monkeypatch.setattr(runner, "interpolate_windows", interrupting)
     second = tmp_path / "second"
     second.mkdir()
-    assert cli(second, video, "--format", "png16") == 130
+    assert cli(second, video, "--format", "png16", "--window-batch", "1") == 130
     written = sorted((second / "out").glob("depth_*.png"))
     assert 0 < len(written) < 45
     assert json.loads((second / "out" / "manifest.json").read_text())["completed"] is False
     kept = {p.name: p.read_bytes() for p in written}
 
-    monkeypatch.setattr(runner, "interpolate_window", real)
-    assert cli(second, video, "--format", "png16", "--resume") == 0
+    monkeypatch.setattr(runner, "interpolate_windows", real)
+    assert cli(second, video, "--format", "png16", "--window-batch", "1", "--resume") == 0
     assert read_manifest(second / "out")["completed"] is True
     assert all((second / "out" / name).read_bytes() == data for name, data in kept.items())
     np.testing.assert_array_equal(read_pngs(second / "out", 45), reference)

@@ -28,22 +28,35 @@ def register(subparsers) -> None:
     p.add_argument("--steps", type=int, default=3, help="Euler steps, 1..50 (default 3)")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("--ensemble", type=int, default=1, help="samples combined per keyframe, 1..32 (default 1)")
-    p.add_argument("--max-resolution", type=int, default=960, help="long side seen by the model (default 960)")
+    p.add_argument(
+        "--max-resolution", type=int, default=960, help="long side seen by the model (default 960)"
+    )
     p.add_argument(
         "--format",
         default="png16,mp4",
         help=f"comma-separated outputs from {', '.join(FORMATS)} (default png16,mp4)",
     )
-    p.add_argument("--window", type=int, default=8, help="interpolation window incl. both keyframes (default 8)")
+    p.add_argument(
+        "--window", type=int, default=8, help="interpolation window incl. both keyframes (default 8)"
+    )
     p.add_argument("--overlap", type=int, default=0, help="frames shared by neighbouring windows (default 0)")
-    p.add_argument("--keyframes-per-pass", type=int, default=32, help="keyframes denoised jointly (default 32)")
+    p.add_argument(
+        "--keyframes-per-pass", type=int, default=32, help="keyframes denoised jointly (default 32)"
+    )
+    p.add_argument(
+        "--window-batch", type=int, default=8, help="interpolation windows per UNet batch (default 8)"
+    )
     p.add_argument("--chunk-size", type=int, default=16, help="frames per VAE call (default 16)")
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"], help="model precision")
+    p.add_argument(
+        "--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"], help="model precision"
+    )
     p.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda, cuda:1, mps ...")
     p.add_argument("--start", type=int, default=0, help="first source frame (default 0)")
     p.add_argument("--stop", type=int, default=None, help="stop before this source frame")
     p.add_argument("--stride", type=int, default=1, help="take every n-th frame (default 1)")
-    p.add_argument("--colormap", default="Spectral", help="preview colormap: Spectral, turbo, inferno, viridis, gray")
+    p.add_argument(
+        "--colormap", default="Spectral", help="preview colormap: Spectral, turbo, inferno, viridis, gray"
+    )
     p.add_argument("--resume", action="store_true", help="keep frames already written and compute the rest")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -80,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         overlap=args.overlap,
         max_keyframes_per_pass=args.keyframes_per_pass,
         pass_overlap=min(2, args.keyframes_per_pass - 1),
+        window_batch=args.window_batch,
     )
     source = FileSource(args.input, start=args.start, stop=args.stop, stride=args.stride)
     if source.num_frames == 0:
@@ -137,7 +151,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     elapsed = time.perf_counter() - start
-    logger.info("wrote %d frames to %s in %.1f s (%.2f frames/s)", written, args.output, elapsed, written / elapsed)
+    logger.info(
+        "wrote %d frames to %s in %.1f s (%.2f frames/s)", written, args.output, elapsed, written / elapsed
+    )
     return 0
 
 
@@ -146,7 +162,12 @@ def _writer_options(fmt: str, args: argparse.Namespace, fps: float) -> dict:
         return {"resume": args.resume, "overwrite": args.overwrite}
     if fmt == "mp4":
         # invert: near (disparity 1) at the colormap's start, red for Spectral, as in the paper's figures
-        return {"fps": fps, "colormap": args.colormap, "invert": True, "overwrite": args.overwrite or args.resume}
+        return {
+            "fps": fps,
+            "colormap": args.colormap,
+            "invert": True,
+            "overwrite": args.overwrite or args.resume,
+        }
     return {"overwrite": args.overwrite or args.resume}
 
 

@@ -37,6 +37,12 @@ class LongVideoSettings(DepthSettings):
     overlap: int = 0  # frames shared by neighbouring windows
     max_keyframes_per_pass: int = 32
     pass_overlap: int = 2  # keyframes of the previous pass that anchor the next
+    window_batch: int = 8  # interpolation windows denoised together in one UNet batch
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.window_batch < 1:
+            raise ValueError(f"window_batch must be >= 1, got {self.window_batch}")
 
     def plan(self, num_frames: int) -> VideoPlan:
         return plan_long_video(
@@ -186,25 +192,45 @@ def solve_keyframes(
     return solved
 
 
-def interpolate_window(
+def interpolate_windows(
     model: DAVModel,
     rgb: torch.Tensor,
     first: torch.Tensor,
     last: torch.Tensor,
-    generator: torch.Generator,
+    generators: list[torch.Generator],
     steps: int,
 ) -> torch.Tensor:
-    """Fill a window: rgb latents [L,4,h,w], keyframe depth latents [4,h,w] at both ends -> [L,4,h,w]."""
-    known = torch.zeros_like(rgb)  # [L,4,h,w]
-    known[0], known[-1] = first, last
+    """Fill B windows of equal length in one batch.
+
+    rgb latents [B,L,4,h,w]; keyframe depth latents [B,4,h,w] at each window's two ends; one noise
+    generator per window. Returns depth latents [B,L,4,h,w].
+    """
+    known = torch.zeros_like(rgb)  # [B,L,4,h,w]
+    known[:, 0], known[:, -1] = first, last
     mask = torch.zeros_like(rgb)
-    mask[[0, -1]] = 1.0
-    condition = torch.cat([rgb, known, mask], dim=1)[None]  # [1,L,12,h,w]
-    noise = make_noise((1, *rgb.shape), generator)
+    mask[:, [0, -1]] = 1.0  # 1 on the known frames, all 4 channels
+    condition = torch.cat([rgb, known, mask], dim=2)  # [B,L,12,h,w]
+    noise = torch.cat([make_noise((1, *rgb.shape[1:]), g) for g in generators])  # [B,L,4,h,w]
     out = denoise_latents(
         model.unet_interp, condition, noise, steps=steps, scheduler_config=model.scheduler_config
     )
-    return out[0].cpu()
+    return out.cpu()
+
+
+def interpolate_window(model, rgb, first, last, generator, steps) -> torch.Tensor:
+    """One window: rgb latents [L,4,h,w], keyframe depth latents [4,h,w] -> [L,4,h,w]."""
+    return interpolate_windows(model, rgb[None], first[None], last[None], [generator], steps)[0]
+
+
+def window_groups(windows: tuple[InterpWindow, ...], batch: int) -> list[list[int]]:
+    """Blocks of at most ``batch`` consecutive windows (a fixed partition of the plan)."""
+    return [list(range(i, min(i + batch, len(windows)))) for i in range(0, len(windows), batch)]
+
+
+def _by_length(indices: list[int], windows: tuple[InterpWindow, ...]) -> list[list[int]]:
+    """Split a block into UNet batches of equal window length (spacing differs by one frame at most)."""
+    lengths = sorted({len(windows[i]) for i in indices})
+    return [[i for i in indices if len(windows[i]) == n] for n in lengths]
 
 
 @torch.inference_mode()
@@ -275,11 +301,14 @@ def stream_depth(
         model, geometry, total_frames, settings.chunk_size, settings.decode_overlap, skip
     )
     needed_latents = decoder.latent_frames_needed()
-    windows = [
-        (index, w)
+    needed = {
+        index
         for index, w in enumerate(plan.windows)
         if any(weight > 0 and f in needed_latents for f, weight in zip(w.frames, w.weights, strict=True))
-    ]
+    }
+    # groups are fixed by the plan, so a resumed run batches exactly as a full run does
+    groups = [g for g in window_groups(plan.windows, settings.window_batch) if needed.intersection(g)]
+    windows = [(index, plan.windows[index]) for group in groups for index in group]
     work_total -= sum(len(w) for w in plan.windows) - sum(len(w) for _, w in windows)
 
     # 1. keyframes: encode them (one read of the source), solve them jointly
@@ -299,23 +328,26 @@ def stream_depth(
     final_upto = len(release[0])  # frames 0..final_upto-1 have final latents
     yield from _emit(decoder, blended, final_upto)
     done = -1
-    for index, window in windows:
-        for skipped in range(done + 1, index):  # windows only skipped frames need
+    for group in groups:
+        for skipped in range(done + 1, group[0]):  # windows that only skipped frames need
             final_upto += len(release[skipped + 1])
-        done = index
         yield from _emit(decoder, blended, final_upto)
-        rgb = _window_rgb(reader, key_rgb, window)
-        gen = stage_generator(settings.seed, 1, index)
-        out = interpolate_window(
-            model, rgb, key_depth[window.start], key_depth[window.end], gen, settings.steps
-        )
-        for offset, (f, weight) in enumerate(zip(window.frames, window.weights, strict=True)):
-            if weight > 0:
-                blended[f] = blended.get(f, 0) + weight * out[offset]
-        advance(len(window))
-        final_upto += len(release[index + 1])
+        for same_length in _by_length(group, plan.windows):
+            batch = [plan.windows[i] for i in same_length]
+            rgb = torch.stack([_window_rgb(reader, key_rgb, w) for w in batch])  # [B,L,4,h,w]
+            first = torch.stack([key_depth[w.start] for w in batch])  # [B,4,h,w]
+            last = torch.stack([key_depth[w.end] for w in batch])
+            generators = [stage_generator(settings.seed, 1, i) for i in same_length]
+            out = interpolate_windows(model, rgb, first, last, generators, settings.steps)  # [B,L,4,h,w]
+            for window, latents in zip(batch, out, strict=True):
+                for f, weight, latent in zip(window.frames, window.weights, latents, strict=True):
+                    if weight > 0:
+                        blended[f] = blended.get(f, 0) + weight * latent
+                advance(len(window))
+        final_upto += sum(len(release[i + 1]) for i in group)
+        done = group[-1]
         yield from _emit(decoder, blended, final_upto)
-        reader.forget_before(window.start, keyset)
+        reader.forget_before(plan.windows[group[0]].start, keyset)
     for skipped in range(done + 1, len(plan.windows)):
         final_upto += len(release[skipped + 1])
     yield from _emit(decoder, blended, final_upto)

@@ -52,7 +52,9 @@ class FileSource(FrameSource):
         info, frames = open_frames(self.path, start=self.start, stop=self.stop, stride=self.stride)
         frames.close() if hasattr(frames, "close") else None
         self.info = info
-        self.frame_numbers = frame_range(info.num_frames, self.start, self.stop, self.stride)  # source numbers
+        self.frame_numbers = frame_range(
+            info.num_frames, self.start, self.stop, self.stride
+        )  # source numbers
         self.num_frames = len(self.frame_numbers)
         self.frame_size = (info.height, info.width)
 

@@ -355,8 +355,8 @@ def _outdoor_env(rng) -> tuple[Environment, Light]:
         sky_horizon=_tint(rng, hor, 0.06),
         ground=_tint(rng, (0.3, 0.28, 0.22), 0.15),
         ambient=amb * rng.uniform(0.8, 1.2),
-        fog_density={"hazy": rng.uniform(0.01, 0.025), "overcast": rng.uniform(0.005, 0.015)}.get(
-            mood, rng.uniform(0.001, 0.006)
+        fog_density={"hazy": rng.uniform(0.004, 0.012), "overcast": rng.uniform(0.002, 0.007)}.get(
+            mood, rng.uniform(0.0005, 0.004)
         ),
         exposure=rng.uniform(0.9, 1.3),
         sun_dir=tuple(sun_dir) if mood != "overcast" else None,

@@ -34,7 +34,7 @@ from dav_core.sampling import flow_match_sigmas
 from . import checkpoint_io
 from .config import load_config, resolve
 from .data import ClipDataset, ClipIndex, LatentCache, PackedBatchSampler, batch_sizes_for, collate, mix_seed
-from .distributed import barrier, init_distributed, is_main, mean_across_ranks
+from .distributed import barrier, collective_device, init_distributed, is_main, mean_across_ranks
 from .frames import interp_condition
 from .plot import plot_loss
 from .surgery import make_interp_unet
@@ -421,7 +421,7 @@ class Trainer:
     def _agree(self, flag: bool) -> bool:
         if not dist.is_initialized():
             return flag
-        t = torch.tensor([1.0 if flag else 0.0])
+        t = torch.tensor([1.0 if flag else 0.0], device=collective_device())
         dist.broadcast(t, 0)
         return bool(t.item())
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
+
+from dav_core import relight
 
 from . import _comfy
 from ._comfy import CATEGORY
@@ -73,47 +73,6 @@ class DepthToColormap:
         return (torch.from_numpy(out),)
 
 
-# --------------------------------------------------------------------------- relighting helpers
-# Numeric helpers kept private here until dav_core grows a relighting module (see the pack's report).
-
-
-def _disparity_to_depth(unit: torch.Tensor, near: float, far: float) -> torch.Tensor:
-    """Relative disparity in [0,1] (1 = nearest) -> depth in [near, far] (inverse-linear)."""
-    inv = unit.clamp(0, 1) * (1.0 / near - 1.0 / far) + 1.0 / far
-    return 1.0 / inv
-
-
-def _intrinsics(height: int, width: int, fov_degrees: float) -> torch.Tensor:
-    focal = 0.5 * width / math.tan(math.radians(fov_degrees) / 2)
-    return torch.tensor([[focal, 0.0, (width - 1) / 2], [0.0, focal, (height - 1) / 2], [0.0, 0.0, 1.0]])
-
-
-def _depth_to_normals(depth: torch.Tensor, fov_degrees: float) -> torch.Tensor:
-    """Depth [T,H,W] -> camera-space unit normals [T,3,H,W] (x right, y down, z forward) via kornia."""
-    from kornia.geometry.depth import depth_to_normals
-
-    count, height, width = depth.shape
-    camera = _intrinsics(height, width, fov_degrees).expand(count, 3, 3)
-    normals = depth_to_normals(depth[:, None], camera, normalize_points=False)
-    normals = torch.nan_to_num(normals)
-    # face the camera: a visible surface's normal points towards -z
-    flip = torch.where(normals[:, 2:3] > 0, -1.0, 1.0)
-    return torch.nn.functional.normalize(normals * flip, dim=1)
-
-
-def _light_direction(azimuth: float, elevation: float) -> torch.Tensor:
-    """Direction towards the light in the camera frame (azimuth 0 = from the camera, 90 = from the right)."""
-    az, el = math.radians(azimuth), math.radians(elevation)
-    return torch.tensor([math.sin(az) * math.cos(el), -math.sin(el), -math.cos(az) * math.cos(el)])
-
-
-def _parse_colour(text: str) -> torch.Tensor:
-    value = text.strip().lstrip("#")
-    if len(value) != 6 or any(c not in "0123456789abcdefABCDEF" for c in value):
-        raise ValueError(f"light_color must be a hex colour like #ffd9a0, got {text!r}")
-    return torch.tensor([int(value[i : i + 2], 16) / 255.0 for i in (0, 2, 4)])
-
-
 class DAV_DepthToNormals:
     @classmethod
     def INPUT_TYPES(cls):
@@ -148,16 +107,12 @@ class DAV_DepthToNormals:
 
     def normals(self, depth, depth_is="disparity", fov_degrees=60.0, near=1.0, far=10.0):
         depth = _check_mask(depth)
-        if not 0 < near < far:
-            raise ValueError(f"far ({far}) must be greater than near ({near}), both above 0")
-        if not 0 < fov_degrees < 180:
-            raise ValueError(f"fov_degrees must be in (0, 180), got {fov_degrees}")
         unit = depth if depth_is == "disparity" else 1.0 - depth
         out = []
         bar = _comfy.progress_bar(depth.shape[0])
         for frame in unit.split(16):
             _comfy.check_interrupt()
-            normals = _depth_to_normals(_disparity_to_depth(frame, near, far), fov_degrees)
+            normals = relight.depth_to_normals(relight.disparity_to_depth(frame, near, far), fov_degrees)
             out.append((normals * 0.5 + 0.5).permute(0, 2, 3, 1))
             bar.update(frame.shape[0])
         return (torch.cat(out).clamp(0, 1).contiguous(),)
@@ -200,7 +155,7 @@ class DAV_Relight:
                 f"normals {list(normals.shape[:3])} and images {list(images.shape[:3])} differ in frames or "
                 "size: compute the normals from the depth of these same frames"
             )
-        colour = _parse_colour(light_color)
+        colour = relight.parse_hex_colour(light_color)
         count = images.shape[0]
         if mask is not None:
             mask = _check_mask(mask, "mask")
@@ -213,13 +168,10 @@ class DAV_Relight:
         for i in range(count):
             _comfy.check_interrupt()
             t = i / (count - 1) if count > 1 else 0.0
-            light = _light_direction(azimuth + (azimuth_end - azimuth) * t, elevation)
-            n = normals[i].float() * 2 - 1  # [H,W,3]
-            lambert = (n @ light).clamp_min(0)[..., None]
-            plate = images[i, ..., :3].float()
-            lit = plate * (ambient + intensity * lambert * colour)
+            light = relight.light_direction(azimuth + (azimuth_end - azimuth) * t, elevation)
             amount = mix if mask is None else mix * mask[i][..., None]
-            out[i] = (plate + (lit - plate) * amount).clamp(0, 1)
+            n = normals[i].float() * 2 - 1  # [H,W,3]
+            out[i] = relight.lambert_relight(images[i, ..., :3].float(), n, light, colour, intensity, ambient, amount)
             bar.update(1)
         return (out,)
 

@@ -1,0 +1,65 @@
+"""Relighting from depth: depth to camera-space normals (kornia) and Lambert shading of a plate."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from kornia.geometry.depth import depth_to_normals as _kornia_depth_to_normals
+
+
+def disparity_to_depth(disparity: torch.Tensor, near: float, far: float) -> torch.Tensor:
+    """Relative disparity in [0,1] (1 = nearest) to depth in [near, far], inverse-linearly."""
+    if not 0 < near < far:
+        raise ValueError(f"far ({far}) must be greater than near ({near}), both above 0")
+    inverse = disparity.clamp(0, 1) * (1.0 / near - 1.0 / far) + 1.0 / far
+    return 1.0 / inverse
+
+
+def pinhole_intrinsics(height: int, width: int, fov_degrees: float) -> torch.Tensor:
+    """3x3 intrinsics of a centred pinhole camera with horizontal field of view ``fov_degrees``."""
+    if not 0 < fov_degrees < 180:
+        raise ValueError(f"fov_degrees must be in (0, 180), got {fov_degrees}")
+    focal = 0.5 * width / math.tan(math.radians(fov_degrees) / 2)
+    return torch.tensor([[focal, 0.0, (width - 1) / 2], [0.0, focal, (height - 1) / 2], [0.0, 0.0, 1.0]])
+
+
+def depth_to_normals(depth: torch.Tensor, fov_degrees: float) -> torch.Tensor:
+    """Depth [T,H,W] to unit camera-space normals [T,3,H,W] (x right, y down, z forward), facing the camera."""
+    count, height, width = depth.shape
+    camera = pinhole_intrinsics(height, width, fov_degrees).expand(count, 3, 3)
+    normals = torch.nan_to_num(_kornia_depth_to_normals(depth[:, None], camera, normalize_points=False))
+    flip = torch.where(normals[:, 2:3] > 0, -1.0, 1.0)  # a visible surface's normal points towards -z
+    return torch.nn.functional.normalize(normals * flip, dim=1)
+
+
+def light_direction(azimuth: float, elevation: float) -> torch.Tensor:
+    """Unit vector towards the light in the camera frame (azimuth 0 = from the camera, 90 = from the right)."""
+    az, el = math.radians(azimuth), math.radians(elevation)
+    return torch.tensor([math.sin(az) * math.cos(el), -math.sin(el), -math.cos(az) * math.cos(el)])
+
+
+def parse_hex_colour(text: str) -> torch.Tensor:
+    """``#rrggbb`` to an RGB tensor [3] in [0,1]."""
+    value = text.strip().lstrip("#")
+    if len(value) != 6 or any(c not in "0123456789abcdefABCDEF" for c in value):
+        raise ValueError(f"light_color must be a hex colour like #ffd9a0, got {text!r}")
+    return torch.tensor([int(value[i : i + 2], 16) / 255.0 for i in (0, 2, 4)])
+
+
+def lambert_relight(
+    plate: torch.Tensor,
+    normals: torch.Tensor,
+    light: torch.Tensor,
+    colour: torch.Tensor,
+    intensity: float,
+    ambient: float,
+    amount: float | torch.Tensor = 1.0,
+) -> torch.Tensor:
+    """Shade one frame: plate [H,W,3], normals [H,W,3] in [-1,1] -> plate*(ambient + intensity*max(n.l,0)*colour).
+
+    ``amount`` (scalar or [H,W,1]) blends from the plate (0) to the relit frame (1).
+    """
+    lambert = (normals @ light).clamp_min(0)[..., None]  # [H,W,1]
+    lit = plate * (ambient + intensity * lambert * colour)
+    return (plate + (lit - plate) * amount).clamp(0, 1)

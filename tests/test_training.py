@@ -70,6 +70,13 @@ def test_config_inheritance_and_overrides(tmp_path) -> None:
     paper = load_config(REPO / "training" / "configs" / "paper.yaml")
     assert paper["data"]["batch_sizes"] == [384, 256, 192, 128, 64]
     assert (paper["data"]["min_frames"], paper["data"]["max_frames"], paper["train"]["epochs"]) == (1, 6, 20)
+    from training.train import per_rank_batch_sizes
+
+    assert per_rank_batch_sizes({(512, 512): 384, (1024, 1024): 64}, 8 * 4) == {
+        (512, 512): 12,
+        (1024, 1024): 2,
+    }
+    assert per_rank_batch_sizes(3, 2) == 2
 
 
 # ------------------------------------------------------------------------------------------- frames

@@ -78,6 +78,13 @@ def flow_matching_inputs(x0: torch.Tensor, sigmas: torch.Tensor, noise: torch.Te
     return s * noise + (1 - s) * x0, noise - x0
 
 
+def per_rank_batch_sizes(sizes: dict | int, divisor: int) -> dict | int:
+    """Global batch sizes (clips per optimizer step) -> clips per rank and micro-step (rounded up)."""
+    if isinstance(sizes, int):
+        return max(1, math.ceil(sizes / divisor))
+    return {k: max(1, math.ceil(v / divisor)) for k, v in sizes.items()}
+
+
 # ------------------------------------------------------------------------------------------- EMA
 
 
@@ -223,6 +230,8 @@ class Trainer:
             else (icfg["min_frames"], icfg["max_frames"])
         )
         sizes = batch_sizes_for(dcfg.get("resolutions"), dcfg["batch_sizes"], self.index.entries)
+        if dcfg.get("batch_sizes_are_global", False):
+            sizes = per_rank_batch_sizes(sizes, self.world_size * self.accum)
         self.sampler = PackedBatchSampler(
             self.index,
             sizes,

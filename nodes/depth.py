@@ -255,16 +255,9 @@ class KeyframeDepth:
 
         rgb = {f: video_latents.latents[f] for f in plan.keyframes}
         with torch.inference_mode():
-            depth = _solve_keyframes(runner, model, rgb, plan, settings, advance)
+            depth = runner.solve_keyframes_ensembled(model, rgb, plan, settings, advance)
         dav_model.release()
         return (DAVKeyframes(video_latents, plan, settings, depth),)
-
-
-def _solve_keyframes(runner, model, rgb, plan, settings, advance):
-    """Keyframe passes with the ensemble (until dav_core exports ``solve_keyframes_ensembled``)."""
-    public = getattr(runner, "solve_keyframes_ensembled", None)
-    solve = public or runner._solve_keyframes_ensembled
-    return solve(model, rgb, plan, settings, advance)
 
 
 class DepthInterpolateWindow:
@@ -285,7 +278,7 @@ class DepthInterpolateWindow:
     DESCRIPTION = "Fills every window between neighbouring keyframes with the interpolation UNet and blends overlaps."
 
     def interpolate(self, dav_model, keyframes):
-        from dav_core.longvideo.runner import interpolate_window, stage_generator
+        from dav_core.longvideo.runner import interpolate_blocks
 
         video = keyframes.video
         check_model(dav_model, video, "keyframes")
@@ -293,18 +286,15 @@ class DepthInterpolateWindow:
         model = dav_model.acquire()
         blended = {f: keyframes.depth[f] for f in plan.keyframes}
         bar = _comfy.progress_bar(len(plan.windows))
-        for index, window in enumerate(plan.windows):
-            _comfy.check_interrupt()
-            rgb = video.latents[list(window.frames)]
-            with torch.inference_mode():
-                out = interpolate_window(
-                    model, rgb, keyframes.depth[window.start], keyframes.depth[window.end],
-                    stage_generator(settings.seed, 1, index), settings.steps,
-                )
-            for offset, (f, weight) in enumerate(zip(window.frames, window.weights, strict=True)):
-                if weight > 0:
-                    blended[f] = blended.get(f, 0) + weight * out[offset]
-            bar.update(1)
+        with torch.inference_mode():
+            blocks = interpolate_blocks(
+                model, plan, settings, keyframes.depth, lambda window: video.latents[list(window.frames)]
+            )
+            for group, contributions in blocks:
+                for f, latent in contributions.items():
+                    blended[f] = blended.get(f, 0) + latent
+                bar.update(len(group))
+                _comfy.check_interrupt()
         dav_model.release()
         missing = [f for f in range(video.num_frames) if f not in blended]
         if missing:

@@ -227,6 +227,36 @@ def window_groups(windows: tuple[InterpWindow, ...], batch: int) -> list[list[in
     return [list(range(i, min(i + batch, len(windows)))) for i in range(0, len(windows), batch)]
 
 
+def interpolate_blocks(
+    model: DAVModel,
+    plan: VideoPlan,
+    settings: LongVideoSettings,
+    key_depth: dict[int, torch.Tensor],
+    window_rgb: Callable[[InterpWindow], torch.Tensor],
+    groups: list[list[int]] | None = None,
+) -> Iterator[tuple[list[int], dict[int, torch.Tensor]]]:
+    """Run the interpolation windows block by block (lazily, in order).
+
+    ``window_rgb(window)`` gives a window's video latents [L,4,h,w]; ``key_depth`` the keyframe depth
+    latents. Yields (window indices of the block, {frame: sum of weight x depth latent}) so the caller
+    adds the contributions of overlapping windows. Each window draws its own noise stream.
+    """
+    for group in window_groups(plan.windows, settings.window_batch) if groups is None else groups:
+        contributions: dict[int, torch.Tensor] = {}
+        for same_length in _by_length(group, plan.windows):
+            batch = [plan.windows[i] for i in same_length]
+            rgb = torch.stack([window_rgb(w) for w in batch])  # [B,L,4,h,w]
+            first = torch.stack([key_depth[w.start] for w in batch])  # [B,4,h,w]
+            last = torch.stack([key_depth[w.end] for w in batch])
+            generators = [stage_generator(settings.seed, 1, i) for i in same_length]
+            out = interpolate_windows(model, rgb, first, last, generators, settings.steps)  # [B,L,4,h,w]
+            for window, latents in zip(batch, out, strict=True):
+                for f, weight, latent in zip(window.frames, window.weights, latents, strict=True):
+                    if weight > 0:
+                        contributions[f] = contributions.get(f, 0) + weight * latent
+        yield group, contributions
+
+
 def _by_length(indices: list[int], windows: tuple[InterpWindow, ...]) -> list[list[int]]:
     """Split a block into UNet batches of equal window length (spacing differs by one frame at most)."""
     lengths = sorted({len(windows[i]) for i in indices})
@@ -320,7 +350,7 @@ def stream_depth(
         key_rgb = key_reader.latents
     else:
         key_rgb = {f: reader.latents[f] for f in plan.keyframes}
-    key_depth = _solve_keyframes_ensembled(model, key_rgb, plan, settings, advance)
+    key_depth = solve_keyframes_ensembled(model, key_rgb, plan, settings, advance)
 
     # 2. windows in order, 3. decode in overlapping chunks, emitting frames as they are final
     blended: dict[int, torch.Tensor] = {f: key_depth[f] for f in plan.keyframes}
@@ -328,23 +358,16 @@ def stream_depth(
     final_upto = len(release[0])  # frames 0..final_upto-1 have final latents
     yield from _emit(decoder, blended, final_upto)
     done = -1
-    for group in groups:
-        for skipped in range(done + 1, group[0]):  # windows that only skipped frames need
-            final_upto += len(release[skipped + 1])
-        yield from _emit(decoder, blended, final_upto)
-        for same_length in _by_length(group, plan.windows):
-            batch = [plan.windows[i] for i in same_length]
-            rgb = torch.stack([_window_rgb(reader, key_rgb, w) for w in batch])  # [B,L,4,h,w]
-            first = torch.stack([key_depth[w.start] for w in batch])  # [B,4,h,w]
-            last = torch.stack([key_depth[w.end] for w in batch])
-            generators = [stage_generator(settings.seed, 1, i) for i in same_length]
-            out = interpolate_windows(model, rgb, first, last, generators, settings.steps)  # [B,L,4,h,w]
-            for window, latents in zip(batch, out, strict=True):
-                for f, weight, latent in zip(window.frames, window.weights, latents, strict=True):
-                    if weight > 0:
-                        blended[f] = blended.get(f, 0) + weight * latent
-                advance(len(window))
-        final_upto += sum(len(release[i + 1]) for i in group)
+    blocks = interpolate_blocks(
+        model, plan, settings, key_depth, lambda w: _window_rgb(reader, key_rgb, w), groups
+    )
+    for group, contributions in blocks:
+        for f, latent in contributions.items():
+            blended[f] = blended.get(f, 0) + latent
+        advance(sum(len(plan.windows[i]) for i in group))
+        final_upto += sum(
+            len(release[i + 1]) for i in range(done + 1, group[-1] + 1)
+        )  # incl. skipped windows
         done = group[-1]
         yield from _emit(decoder, blended, final_upto)
         reader.forget_before(plan.windows[group[0]].start, keyset)
@@ -381,7 +404,13 @@ def _emit(decoder: ChunkedDecoder, blended: dict[int, torch.Tensor], available: 
         del blended[f]
 
 
-def _solve_keyframes_ensembled(model, key_rgb, plan, settings, advance) -> dict[int, torch.Tensor]:
+def solve_keyframes_ensembled(
+    model: DAVModel,
+    key_rgb: dict[int, torch.Tensor],
+    plan: VideoPlan,
+    settings: LongVideoSettings,
+    advance: Callable[[int], None] | None = None,
+) -> dict[int, torch.Tensor]:
     """Solve keyframes ``settings.ensemble`` times and combine: decode, aligned median, re-encode."""
     if settings.ensemble == 1:
         return solve_keyframes(model, key_rgb, plan.keyframe_passes, settings, advance)

@@ -83,7 +83,9 @@ def child(video: Path, output: Path, model_path: str, steps: int) -> dict:
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
     frames = 0
-    with make_writer("png16", output, DepthNormalization(), expected_frames=source.num_frames) as writer:
+    with make_writer(
+        "png16", output, DepthNormalization(), expected_frames=source.num_frames, overwrite=True
+    ) as writer:
         for frame in stream_depth(model, source, settings):
             writer.write(frame.index, frame.disparity)
             frames += 1
@@ -114,7 +116,9 @@ def run(args: argparse.Namespace) -> int:
         output = workdir / f"out_{n}"
         command = [sys.executable, "-m", "dav_core.commands.bench", "--child", str(video), str(output)]
         command += [str(args.model), str(args.steps)]
-        completed = subprocess.run(command, check=True, capture_output=True, text=True)
+        completed = subprocess.run(command, capture_output=True, text=True)
+        if completed.returncode:
+            raise RuntimeError(f"benchmark child for N={n} failed:\n{completed.stderr[-3000:]}")
         result = json.loads(completed.stdout.strip().splitlines()[-1])
         result["num_frames"] = n
         results.append(result)

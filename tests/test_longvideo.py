@@ -75,7 +75,10 @@ def test_one_shot_iterator_equals_array(tiny_model):
     frames = moving_clip(30)
     from_array = run_all(tiny_model, frames)
     from_iterator = run_all(tiny_model, (f for f in frames))
-    assert all(np.array_equal(from_array[i], from_iterator[i]) for i in from_array)
+    # a one-shot source is encoded in different VAE batches (all frames in order, not keyframes first),
+    # and CPU kernels may round a batch differently: equal up to float rounding, not bit for bit
+    assert sorted(from_iterator) == sorted(from_array)
+    assert max(np.abs(from_array[i] - from_iterator[i]).max() for i in from_array) < 1e-5
 
 
 def test_skipped_frames_are_not_recomputed_and_the_rest_is_identical(tiny_model, monkeypatch):

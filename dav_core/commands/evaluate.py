@@ -1,0 +1,361 @@
+"""`dav eval --data DIR`: score video depth methods on a synthetic dataset (AbsRel, delta1, TAE, speed).
+
+Three ways of running the same model are compared on every clip of a ``dav synth`` dataset:
+
+* ``keyframes`` -- the full long-video pipeline (``stream_depth``): keyframes denoised jointly, then
+  interpolation windows anchored on them, so the whole clip shares one depth scale.
+* ``windows`` -- the NVDS-style baseline: consecutive non-overlapping windows of ``--window`` frames,
+  each predicted alone (``predict_depth_window``), so every window has its own unknown scale/shift.
+* ``per-frame`` -- every frame predicted alone.
+
+Scoring follows the video protocol: one least-squares scale/shift in disparity space for the whole
+clip (``metrics.evaluate_depth(per_frame=False)``), and the temporal alignment error (TAE) of the
+prediction converted to depth with that same alignment. Inconsistent scales between windows or frames
+therefore show up in every metric, which is the point of the comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import time
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+METHODS = ("keyframes", "windows", "per-frame")
+METRIC_KEYS = ("abs_rel", "delta1", "delta2", "delta3", "tae")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "eval",
+        help="score keyframes / windows / per-frame depth on a synthetic dataset",
+        description=(
+            "Run each method on every clip of a synthetic dataset (made by `dav synth`) and report "
+            "AbsRel, delta1 (one scale/shift per clip, the video protocol), TAE and frames/s."
+        ),
+    )
+    p.add_argument("--data", type=Path, required=True, help="synthetic dataset folder (clip_XXXXXX/ inside)")
+    p.add_argument("--model", help="model folder, bundle .safetensors or hub id (default: the bundled model)")
+    p.add_argument("--json", type=Path, default=None, help="write per-clip and mean results to this file")
+    p.add_argument(
+        "--methods",
+        default=",".join(METHODS),
+        help=f"comma-separated methods from {', '.join(METHODS)} (default: all)",
+    )
+    p.add_argument("--steps", type=int, default=3, help="Euler steps, 1..50 (default 3)")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    p.add_argument(
+        "--max-resolution", type=int, default=960, help="long side seen by the model (default 960)"
+    )
+    p.add_argument("--max-clips", type=int, default=None, help="evaluate only the first N clips")
+    p.add_argument(
+        "--window",
+        "--window-frames",
+        dest="window",
+        type=int,
+        default=8,
+        help="interpolation window of `keyframes` and window length of `windows` (default 8)",
+    )
+    p.add_argument(
+        "--keyframes-per-pass", type=int, default=32, help="keyframes denoised jointly (default 32)"
+    )
+    p.add_argument(
+        "--max-depth", type=float, default=80.0, help="ignore GT depth beyond this (m, default 80)"
+    )
+    p.add_argument(
+        "--min-depth", type=float, default=1e-3, help="ignore GT depth below this (m, default 1e-3)"
+    )
+    p.add_argument(
+        "--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"], help="model precision"
+    )
+    p.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda, cuda:1, mps ...")
+    p.add_argument("--no-warmup", action="store_true", help="skip the untimed warm-up prediction")
+    p.set_defaults(func=run)
+
+
+def parse_methods(text: str) -> list[str]:
+    methods = [m.strip() for m in text.split(",") if m.strip()]
+    bad = [m for m in methods if m not in METHODS]
+    if bad or not methods:
+        raise ValueError(
+            f"--methods takes a comma-separated list of {', '.join(METHODS)}; "
+            f"got {text!r}" + (f" (unknown: {', '.join(bad)})" if bad else "")
+        )
+    return list(dict.fromkeys(methods))
+
+
+# ---------------------------------------------------------------------------------------------- scoring
+
+
+def score_prediction(
+    pred_disparity,
+    gt_depth,
+    valid,
+    intrinsics,
+    cam_to_world,
+    max_depth: float = 80.0,
+    min_depth: float = 1e-3,
+) -> dict[str, float | None]:
+    """Video-protocol scores of a relative disparity prediction [T,H,W] against GT depth [T,H,W] (metres).
+
+    One scale/shift per sequence. Returns ``abs_rel``, ``delta1..3`` (fractions) and ``tae`` (x100,
+    computed on the prediction aligned to depth with the same scale/shift; ``None`` for T < 2).
+    Inputs may be numpy arrays or torch tensors; ``valid`` is a bool mask of usable GT pixels.
+    """
+    import torch
+
+    from ..metrics import (
+        align_disparity_to_depth,
+        build_valid_mask,
+        evaluate_depth,
+        temporal_alignment_error,
+    )
+
+    pred = torch.as_tensor(pred_disparity).float()
+    gt = torch.as_tensor(gt_depth).float()
+    valid_t = torch.as_tensor(valid).bool()
+    if pred.dim() != 3:
+        raise ValueError(f"pred_disparity must be [T,H,W], got shape {tuple(pred.shape)}")
+    if pred.shape != gt.shape:
+        raise ValueError(f"prediction {tuple(pred.shape)} and GT depth {tuple(gt.shape)} differ in shape")
+    scores: dict[str, float | None] = dict(
+        evaluate_depth(pred, gt, valid_t, max_depth=max_depth, min_depth=min_depth, per_frame=False)
+    )
+    mask = build_valid_mask(gt, valid_t, min_depth=min_depth, max_depth=max_depth)
+    if pred.shape[0] < 2:
+        scores["tae"] = None
+        return scores
+    depth, _ = align_disparity_to_depth(pred, gt, mask, max_depth)  # [T,H,W]
+    scores["tae"] = temporal_alignment_error(
+        depth, torch.as_tensor(intrinsics), torch.as_tensor(cam_to_world), mask
+    )
+    return scores
+
+
+# ---------------------------------------------------------------------------------------------- methods
+
+
+def predict_method(model, method: str, frames, settings, window: int):
+    """Disparity [T,H,W] (torch, CPU, float32) of frames [T,H,W,3] in [0,1] with one method."""
+    import torch
+
+    from ..depth import DepthSettings, predict_depth_window
+    from ..longvideo.runner import stream_depth
+
+    num = int(frames.shape[0])
+    if method == "keyframes":
+        out = [torch.as_tensor(f.disparity) for f in stream_depth(model, frames, settings)]
+        if len(out) != num:
+            raise RuntimeError(f"stream_depth returned {len(out)} frames for {num}")
+        return torch.stack(out).float().cpu()
+    single = DepthSettings(
+        steps=settings.steps,
+        seed=settings.seed,
+        ensemble=settings.ensemble,
+        max_resolution=settings.max_resolution,
+        chunk_size=settings.chunk_size,
+        decode_overlap=settings.decode_overlap,
+    )
+    length = window if method == "windows" else 1
+    if method not in ("windows", "per-frame"):
+        raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+    parts = [
+        predict_depth_window(model, frames[a : min(a + length, num)], single).float().cpu()
+        for a in range(0, num, length)
+    ]
+    return torch.cat(parts)
+
+
+def _sync(model) -> None:
+    import torch
+
+    device = getattr(model, "device", None)
+    if device is not None and torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def evaluate_clip(model, clip, methods, settings, window: int, max_depth: float, min_depth: float) -> dict:
+    """Predict and score every method on one SyntheticClip; returns ``{method: scores + timing}``."""
+    import numpy as np
+
+    frames = clip.rgb.astype(np.float32) / 255.0  # [T,H,W,3]
+    results = {}
+    for method in methods:
+        _sync(model)
+        start = time.perf_counter()
+        pred = predict_method(model, method, frames, settings, window)
+        _sync(model)
+        seconds = time.perf_counter() - start
+        scores = score_prediction(
+            pred,
+            clip.depth,
+            clip.valid,
+            clip.intrinsics,
+            clip.poses,
+            max_depth=max_depth,
+            min_depth=min_depth,
+        )
+        scores["seconds"] = seconds
+        scores["fps"] = clip.frames / seconds if seconds > 0 else None
+        results[method] = scores
+    return results
+
+
+def summarize(clips: list[dict], methods: list[str]) -> dict:
+    """Mean of each metric over clips (``None`` values skipped); fps = all frames / all seconds."""
+    mean = {}
+    for method in methods:
+        rows = [c["results"][method] for c in clips]
+        entry: dict[str, float | int | None] = {}
+        for key in METRIC_KEYS:
+            values = [r[key] for r in rows if r.get(key) is not None]
+            entry[key] = sum(values) / len(values) if values else None
+        frames = sum(c["frames"] for c in clips)
+        seconds = sum(r["seconds"] for r in rows)
+        entry.update(
+            frames=frames, seconds=seconds, fps=frames / seconds if seconds > 0 else None, clips=len(rows)
+        )
+        mean[method] = entry
+    return mean
+
+
+def format_table(mean: dict, num_clips: int) -> str:
+    def cell(value, fmt: str) -> str:
+        return (
+            "-" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, fmt)
+        )
+
+    header = f"{'method':<10} {'AbsRel':>8} {'delta1':>8} {'TAE':>8} {'frames/s':>9}"
+    lines = [
+        f"{num_clips} clip(s); one scale/shift per clip; AbsRel and TAE lower, delta1 higher is better",
+        header,
+    ]
+    lines.append("-" * len(header))
+    for method, m in mean.items():
+        lines.append(
+            f"{method:<10} {cell(m['abs_rel'], '8.4f')} {cell(m['delta1'], '8.4f')} "
+            f"{cell(m['tae'], '8.3f')} {cell(m['fps'], '9.2f')}"
+        )
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------- command
+
+
+def run(args: argparse.Namespace) -> int:
+    methods = parse_methods(args.methods)
+    if not 1 <= args.steps <= 50:
+        raise ValueError(f"--steps must be in 1..50, got {args.steps}")
+    if args.max_clips is not None and args.max_clips < 1:
+        raise ValueError(f"--max-clips must be >= 1, got {args.max_clips}")
+    if args.window < 2:
+        raise ValueError(f"--window must be >= 2, got {args.window}")
+    if args.max_resolution is not None and args.max_resolution < 1:
+        raise ValueError(f"--max-resolution must be >= 1, got {args.max_resolution}")
+    if not 0 <= args.min_depth < args.max_depth:
+        raise ValueError(f"need 0 <= --min-depth < --max-depth, got {args.min_depth} and {args.max_depth}")
+    data = Path(args.data)
+    if not data.exists():
+        raise ValueError(f"--data: dataset directory {data} does not exist")
+    if not data.is_dir():
+        raise ValueError(f"--data: {data} is not a directory")
+
+    import torch
+
+    from ..longvideo.runner import LongVideoSettings
+    from ..metrics import build_valid_mask
+    from ..models.default import default_model_path
+    from ..models.loading import load_dav, resolve_dtype
+    from ..synthetic import clip_dirs, load_clip
+    from .depth import _resolve_device
+
+    paths = clip_dirs(data)
+    if not paths:
+        raise ValueError(
+            f"--data: no complete clip folders (clip_XXXXXX/) in {data}; make one with `dav synth`"
+        )
+    if args.max_clips is not None:
+        paths = paths[: args.max_clips]
+    settings = LongVideoSettings(
+        steps=args.steps,
+        seed=args.seed,
+        max_resolution=args.max_resolution,
+        window=args.window,
+        max_keyframes_per_pass=args.keyframes_per_pass,
+        pass_overlap=min(2, args.keyframes_per_pass - 1),
+    )
+
+    device = _resolve_device(args.device, torch)
+    model_path = args.model or default_model_path()
+    model = load_dav(model_path, dtype=resolve_dtype(args.precision, device), device=device)
+    logger.info(
+        "model %s on %s (%s); %d clip(s), methods %s", model_path, device, model.dtype, len(paths), methods
+    )
+
+    clips: list[dict] = []
+    skipped: list[dict] = []
+    for i, path in enumerate(paths):
+        clip = load_clip(path)
+        if i == 0 and not args.no_warmup:  # first calls pay one-time costs; keep them out of the timings
+            predict_method(model, "windows", clip.rgb[:2].astype("float32") / 255.0, settings, 2)
+        usable = build_valid_mask(
+            torch.as_tensor(clip.depth), torch.as_tensor(clip.valid), args.min_depth, args.max_depth
+        )
+        if not bool(usable.any()):
+            reason = f"no valid GT pixel with depth in ({args.min_depth}, {args.max_depth}) m"
+            logger.warning("%s skipped: %s", path.name, reason)
+            skipped.append({"name": path.name, "reason": reason})
+            continue
+        results = evaluate_clip(model, clip, methods, settings, args.window, args.max_depth, args.min_depth)
+        clips.append(
+            {
+                "name": path.name,
+                "scene_type": clip.scene_type,
+                "seed": clip.seed,
+                "frames": clip.frames,
+                "size": list(clip.size),
+                "results": results,
+            }
+        )
+        logger.info(
+            "%s (%s, %d frames): %s",
+            path.name,
+            clip.scene_type,
+            clip.frames,
+            ", ".join(f"{m} AbsRel {r['abs_rel']:.4f}" for m, r in results.items()),
+        )
+    if not clips:
+        raise ValueError(f"--data: none of the {len(paths)} clip(s) in {data} could be scored")
+
+    mean = summarize(clips, methods)
+    print(format_table(mean, len(clips)))
+    if args.json is not None:
+        report = {
+            "model": str(model_path),
+            "data": str(data),
+            "device": str(device),
+            "methods": methods,
+            "settings": {
+                "steps": args.steps,
+                "seed": args.seed,
+                "max_resolution": args.max_resolution,
+                "window": args.window,
+                "keyframes_per_pass": args.keyframes_per_pass,
+                "max_depth": args.max_depth,
+                "min_depth": args.min_depth,
+                "precision": args.precision,
+            },
+            "protocol": "one least-squares scale/shift in disparity per clip; TAE x100 on the aligned depth",
+            "num_clips": len(clips),
+            "clips": clips,
+            "skipped": skipped,
+            "mean": mean,
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2))
+        logger.info("wrote %s", args.json)
+    return 0

@@ -1,0 +1,152 @@
+"""`dav eval`: keyframes / windows / per-frame scored on a tiny synthetic dataset with the tiny model."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from dav_core.cli import main
+from dav_core.commands.evaluate import METHODS, parse_methods, score_prediction
+from dav_core.synthetic import SyntheticClip, generate_clip, load_clip, write_clip
+from dav_core.synthetic.dataset import clip_dirname
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _single_thread() -> Iterator[None]:
+    """Tiny tensors on a shared 2-core machine: intra-op threads only add contention."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("synth")
+    for i in range(2):
+        write_clip(generate_clip(i, frames=12, size=(64, 64), backend="auto"), root / clip_dirname(i))
+    return root
+
+
+def _perfect_disparity(clip: SyntheticClip) -> np.ndarray:
+    safe = np.where(clip.valid, clip.depth, 1.0)
+    return np.where(clip.valid, 1.0 / safe, 0.0).astype(np.float32)  # [T,H,W]
+
+
+def _check_scores(scores: dict) -> None:
+    for key in ("abs_rel", "delta1", "tae"):
+        assert scores[key] is not None and math.isfinite(scores[key]), (key, scores)
+    assert scores["abs_rel"] >= 0
+    assert 0 <= scores["delta1"] <= 1
+    assert scores["tae"] >= 0
+
+
+def test_score_perfect_and_inconsistent_predictions(dataset):
+    clip = load_clip(dataset / clip_dirname(0))
+    perfect = _perfect_disparity(clip)
+    scores = score_prediction(perfect, clip.depth, clip.valid, clip.intrinsics, clip.poses)
+    assert scores["abs_rel"] < 1e-5
+    assert scores["delta1"] == 1.0
+    # not exactly 0: bilinear sampling at depth edges and moving objects; small for exact depth
+    assert 0 <= scores["tae"] < 2.0
+
+    # the video protocol is invariant to one global scale/shift of the disparity ...
+    shifted = score_prediction(perfect * 3 + 0.5, clip.depth, clip.valid, clip.intrinsics, clip.poses)
+    assert shifted["abs_rel"] < 1e-5
+    assert shifted["tae"] == pytest.approx(scores["tae"], rel=1e-4)
+    # ... but not to a different scale per window, which is what the `windows` baseline suffers from
+    split = perfect.copy()
+    split[6:] = split[6:] * 2.0 + 0.05
+    broken = score_prediction(split, clip.depth, clip.valid, clip.intrinsics, clip.poses)
+    assert broken["abs_rel"] > 0.05
+    assert broken["tae"] > scores["tae"] + 1.0
+
+    one = score_prediction(perfect[:1], clip.depth[:1], clip.valid[:1], clip.intrinsics, clip.poses[:1])
+    assert one["tae"] is None and one["abs_rel"] < 1e-5
+
+
+def test_eval_command_all_methods(dataset, tiny_dav_dir, tmp_path, capsys):
+    out = tmp_path / "eval.json"
+    argv = ["eval", "--model", str(tiny_dav_dir), "--data", str(dataset), "--json", str(out)]
+    assert main([*argv, "--steps", "1", "--max-resolution", "64"]) == 0
+    table = capsys.readouterr().out
+    assert "2 clip(s)" in table
+    for method in METHODS:
+        assert method in table
+
+    report = json.loads(out.read_text())
+    assert report["methods"] == list(METHODS)
+    assert report["num_clips"] == 2
+    assert [c["name"] for c in report["clips"]] == [clip_dirname(0), clip_dirname(1)]
+    for clip in report["clips"]:
+        assert clip["frames"] == 12 and clip["size"] == [64, 64]
+        for method in METHODS:
+            _check_scores(clip["results"][method])
+            assert clip["results"][method]["fps"] > 0
+    for method in METHODS:
+        mean = report["mean"][method]
+        _check_scores(mean)
+        assert mean["clips"] == 2 and mean["frames"] == 24 and mean["fps"] > 0
+        expected = np.mean([c["results"][method]["abs_rel"] for c in report["clips"]])
+        assert mean["abs_rel"] == pytest.approx(expected)
+
+
+def test_eval_command_subset(dataset, tiny_dav_dir, tmp_path, capsys):
+    out = tmp_path / "sub" / "eval.json"
+    argv = ["eval", "--model", str(tiny_dav_dir), "--data", str(dataset), "--json", str(out)]
+    argv += ["--steps", "1", "--max-resolution", "64", "--methods", "windows", "--max-clips", "1"]
+    assert main([*argv, "--window", "5", "--no-warmup"]) == 0
+    assert "1 clip(s)" in capsys.readouterr().out
+    report = json.loads(out.read_text())
+    assert report["methods"] == ["windows"] and report["num_clips"] == 1
+    assert report["settings"]["window"] == 5
+    _check_scores(report["mean"]["windows"])
+
+
+def test_parse_methods():
+    assert parse_methods("per-frame, keyframes,per-frame") == ["per-frame", "keyframes"]
+    with pytest.raises(ValueError, match="--methods.*unknown: bogus"):
+        parse_methods("keyframes,bogus")
+    with pytest.raises(ValueError, match="--methods"):
+        parse_methods(" , ")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--methods", "keyframes,nvds"], "--methods"),
+        (["--steps", "0"], "--steps"),
+        (["--max-clips", "0"], "--max-clips"),
+    ],
+)
+def test_eval_bad_arguments(dataset, tmp_path, capsys, extra, message):
+    # checked before any model is loaded, so a missing model does not matter
+    argv = ["eval", "--model", str(tmp_path / "no-model"), "--data", str(dataset), *extra]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_eval_bad_data_dirs(tmp_path, capsys):
+    from dav_core.cli import build_parser
+    from dav_core.commands.evaluate import run
+
+    missing = tmp_path / "missing"
+    with pytest.raises(ValueError, match="does not exist"):
+        run(build_parser().parse_args(["eval", "--data", str(missing)]))
+
+    empty = tmp_path / "empty"
+    (empty / ".tmp-clip_000000-x").mkdir(parents=True)  # an unfinished clip does not count
+    (empty / "clip_000001").mkdir()  # nor does a folder without meta.json
+    with pytest.raises(ValueError, match="no complete clip folders"):
+        run(build_parser().parse_args(["eval", "--data", str(empty)]))
+
+    afile = tmp_path / "file.txt"
+    afile.write_text("x")
+    assert main(["eval", "--data", str(afile)]) == 2
+    assert "not a directory" in capsys.readouterr().err

@@ -210,3 +210,20 @@ def test_cli_rejects_bad_arguments(tmp_path, video, capsys):
     assert cli(tmp_path, tmp_path / "missing.mp4") == 2
     assert cli(tmp_path, video, "--window", "2") == 2
     assert "window must be" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_two_thousand_frames_every_frame_deterministic(tmp_path, tiny_dav_dir):
+    from dav_core.commands.bench import write_test_video
+
+    video = tmp_path / "long.mp4"
+    write_test_video(video, 2000, 64)
+    outputs = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        args = ["depth", str(video), "--output", str(out), "--model", str(tiny_dav_dir), "--format", "npy"]
+        assert dav_main([*args, "--steps", "1", "--no-progress"]) == 0
+        assert read_manifest(out)["completed"] is True
+        outputs.append(np.load(out / "depth.npy"))
+    assert outputs[0].shape == (2000, 64, 64)
+    np.testing.assert_array_equal(outputs[0], outputs[1])

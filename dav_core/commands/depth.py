@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"no frames selected from {args.input} (start={args.start}, stop={args.stop})")
     settings.plan(source.num_frames)  # validates the schedule before any model work
 
-    device = _resolve_device(args.device, torch)
+    device = resolve_device(args.device, torch)
     model_path = args.model or default_model_path()
     model = load_dav(model_path, dtype=resolve_dtype(args.precision, device), device=device)
     logger.info("model %s on %s (%s)", model_path, device, model.dtype)
@@ -171,7 +171,8 @@ def _writer_options(fmt: str, args: argparse.Namespace, fps: float) -> dict:
     return {"overwrite": args.overwrite or args.resume}
 
 
-def _resolve_device(name: str, torch):
+def resolve_device(name: str, torch):
+    """``auto`` picks CUDA, then MPS, then the CPU; any other name is passed to torch.device."""
     if name != "auto":
         return torch.device(name)
     if torch.cuda.is_available():

@@ -271,7 +271,7 @@ def run(args: argparse.Namespace) -> int:
     from ..models.default import default_model_path
     from ..models.loading import load_dav, resolve_dtype
     from ..synthetic import clip_dirs, load_clip
-    from .depth import _resolve_device
+    from .depth import resolve_device
 
     paths = clip_dirs(data)
     if not paths:
@@ -289,7 +289,7 @@ def run(args: argparse.Namespace) -> int:
         pass_overlap=min(2, args.keyframes_per_pass - 1),
     )
 
-    device = _resolve_device(args.device, torch)
+    device = resolve_device(args.device, torch)
     model_path = args.model or default_model_path()
     model = load_dav(model_path, dtype=resolve_dtype(args.precision, device), device=device)
     logger.info(

@@ -4,10 +4,15 @@ Following the Depth Any Video data pipeline, a (RGB, depth) training clip is rej
 
 * it contains a scene cut (PySceneDetect ``ContentDetector`` on the RGB frames, plus a cheap check for
   jumps of the median log-depth between neighbouring frames),
-* its depth edges do not coincide with image edges (per-frame edge agreement and a search for the
-  spatial offset that best explains the depth edges),
-* its depth is shifted in time relative to the RGB (the correlation between RGB motion maps and depth
-  motion maps must peak at lag 0).
+* its depth edges do not coincide with image edges: the image gradient along the occlusion edges of
+  the depth must stand out against random offsets, and no other spatial offset may explain the depth
+  edges clearly better than offset 0 (scored relative to the clip itself, so texture and low contrast
+  cancel out),
+* its depth is shifted in time relative to the RGB: neither the edge agreement of depth frame
+  ``t + lag`` with image frame ``t`` nor the correlation between RGB and depth motion maps may peak
+  clearly away from lag 0.
+
+Thresholds and the score ranges measured on clips from the synthetic engine are in :class:`ClipFilter`.
 
 Inputs are numpy arrays: ``rgb`` uint8 ``[T,H,W,3]`` and ``depth`` float ``[T,H,W]`` in metres, where
 ``inf`` or ``<= 0`` marks invalid pixels (NaN is rejected: mark invalid pixels explicitly).
@@ -232,6 +237,103 @@ def best_edge_offset(scores: torch.Tensor, rel_tol: float = 0.02) -> tuple[int, 
 
 
 # ----------------------------------------------------------------------------------------------
+# spatial alignment, reference-relative (what check_clip uses)
+# ----------------------------------------------------------------------------------------------
+
+
+def depth_discontinuities(depth: np.ndarray, threshold: float = 0.1, border_px: int = 2) -> torch.Tensor:
+    """Occlusion edges of the depth maps, bool ``[T,H,W]``.
+
+    Disparity ``1/z`` of a plane is affine in pixel coordinates, so its second difference vanishes on
+    every planar surface however oblique (floors, corridor walls, terrain slopes), whereas log-depth
+    Canny fires there. A pixel is a depth edge when ``|D(p-u) - 2 D(p) + D(p+u)| / D(p) > threshold``
+    for one of the four directions ``u`` (horizontal, vertical, both diagonals): a step between depths
+    ``z1 < z2`` gives about ``1 - z1/z2`` on both sides, so 0.1 keeps steps of >= ~1.1x. Pixels within
+    ``border_px`` of invalid depth or of the frame border are dropped.
+    """
+    if not threshold > 0:
+        raise ValueError(f"threshold must be > 0, got {threshold}")
+    d = torch.from_numpy(np.ascontiguousarray(depth, dtype=np.float32))  # [T,H,W]
+    valid = torch.isfinite(d) & (d > 0)
+    disp = torch.where(valid, 1.0 / torch.where(valid, d, torch.ones_like(d)), torch.zeros_like(d))
+    _, h, w = d.shape
+    p = F.pad(disp[:, None], (1, 1, 1, 1), mode="replicate")[:, 0]  # [T,H+2,W+2]
+    centre = p[:, 1 : h + 1, 1 : w + 1]
+    second = torch.zeros_like(d)
+    for (y0, x0), (y1, x1) in (((0, 1), (2, 1)), ((1, 0), (1, 2)), ((0, 0), (2, 2)), ((0, 2), (2, 0))):
+        pair = p[:, y0 : y0 + h, x0 : x0 + w] + p[:, y1 : y1 + h, x1 : x1 + w]
+        second = torch.maximum(second, (pair - 2 * centre).abs())
+    edges = second > threshold * centre.clamp_min(1e-12)
+    pad = F.pad((~valid).float()[:, None], (border_px,) * 4, value=1.0)  # border counts as invalid
+    near_invalid = F.max_pool2d(pad, 2 * border_px + 1, stride=1)[:, 0] > 0  # [T,H,W]
+    return edges & valid & ~near_invalid
+
+
+def depth_edge_is_horizontal(depth: np.ndarray) -> torch.Tensor:
+    """Bool ``[T,H,W]``: the disparity gradient is more vertical than horizontal, i.e. an edge through
+    the pixel runs more horizontally. Only horizontal edges can reveal a vertical shift, and vice versa."""
+    d = torch.from_numpy(np.ascontiguousarray(depth, dtype=np.float32))  # [T,H,W]
+    valid = torch.isfinite(d) & (d > 0)
+    disp = torch.where(valid, 1.0 / torch.where(valid, d, torch.ones_like(d)), torch.zeros_like(d))
+    grad = spatial_gradient(disp[:, None], normalized=False)[:, 0]  # [T,2,H,W] (d/dx, d/dy)
+    return grad[:, 1].abs() > grad[:, 0].abs()
+
+
+def image_gradient(rgb: np.ndarray) -> torch.Tensor:
+    """Colour gradient magnitude per frame, divided by the frame's mean, ``[T,H,W]``.
+
+    Canny's pre-suppression magnitude (sigma-1 blur, Sobel) of each RGB channel, combined as the
+    Euclidean norm over channels so that boundaries between equally bright but differently coloured
+    surfaces count. Dividing by the frame mean makes every frame weigh the same.
+    """
+    x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(0, 3, 1, 2).float() / 255.0  # [T,3,H,W]
+    t, c, h, w = x.shape
+    g = _gradient_magnitude(x.reshape(t * c, 1, h, w)).reshape(t, c, h, w).norm(dim=1)  # [T,H,W]
+    return g / g.flatten(1).mean(1).clamp_min(1e-6)[:, None, None]
+
+
+def edge_profile(grad: torch.Tensor, dep_edges: torch.Tensor, search_px: int) -> torch.Tensor | None:
+    """Mean of ``grad`` at ``p + (dy, dx)`` over depth-edge pixels ``p`` (pooled over frames),
+    ``[2S+1,2S+1]`` with entry ``(dy+S, dx+S)``; None without depth edges. One cross-correlation."""
+    s = search_px
+    total = float(dep_edges.sum())
+    if total == 0:
+        return None
+    img = F.pad(grad.float(), (s, s, s, s))[None]  # [1,T,H+2S,W+2S]
+    return F.conv2d(img, dep_edges.float()[None])[0, 0] / total  # [2S+1,2S+1]
+
+
+def profile_baseline(profile: torch.Tensor, min_offset_px: int = 3) -> float:
+    """What a random alignment gives: the median of ``profile`` over offsets at Chebyshev distance
+    ``>= min_offset_px`` from 0 (a single misalignment peak there barely moves the median)."""
+    s = profile.shape[0] // 2
+    r = torch.arange(-s, s + 1)
+    cheb = torch.maximum(r[:, None].abs(), r[None, :].abs())
+    return float(profile[cheb >= min_offset_px].median())
+
+
+def edge_lag_contrast(
+    grad: torch.Tensor, dep_edges: torch.Tensor, search_px: int, max_lag: int
+) -> dict[int, float]:
+    """Edge contrast of depth frame ``t + lag`` against image frame ``t`` for ``|lag| <= max_lag``: the
+    best profile value within 1 px of offset 0 over :func:`profile_baseline`. Aligned clips peak at lag
+    0; depth showing the scene ``k`` frames ahead (``depth[t] = true_depth[t + k]``) peaks at ``-k``.
+    NaN where no depth edges overlap."""
+    n = grad.shape[0]
+    s = search_px
+    out: dict[int, float] = {}
+    for lag in range(-max_lag, max_lag + 1):
+        a0, a1 = max(0, -lag), min(n, n - lag)
+        prof = edge_profile(grad[a0:a1], dep_edges[a0 + lag : a1 + lag], s) if a1 > a0 else None
+        if prof is None:
+            out[lag] = float("nan")
+            continue
+        base = profile_baseline(prof)
+        out[lag] = float(prof[s - 1 : s + 2, s - 1 : s + 2].max()) / base if base > 0 else float("nan")
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
 # temporal alignment
 # ----------------------------------------------------------------------------------------------
 
@@ -297,19 +399,40 @@ class FilterReport:
 class ClipFilter:
     """Thresholds for :meth:`check_clip`.
 
-    Defaults were calibrated on synthetic 64x64, 16-frame clips (textured rectangles moving over a
-    textured tilted background, 8 random seeds; see ``tests/test_filtering.py``); re-check them on real
-    data. Measured scores, clean vs corrupted:
+    Misalignment is scored relative to a reference, not in absolute terms: the colour-gradient profile
+    around the occlusion edges of the depth (:func:`edge_profile`) is compared at offset 0 against random
+    offsets (``edge_contrast``), against the best offset along each axis (``edge_offset_gain``), and
+    against depth frames 1-3 earlier or later (``edge_lag_gain``). How textured or low-contrast a scene
+    is then cancels out. (The earlier absolute Canny agreement, 80% of depth edges on image edges,
+    rejected 19 of 28 clean engine clips; it is kept as ``min_edge_agreement``, off by default.)
 
-    * ``max_content_score`` (PySceneDetect): clean 7.3-11.0, two clips spliced 38-48 (threshold 27).
-    * ``max_log_depth_jump``: clean <= 0.033 (spliced included), depth x3 from mid-clip 1.09-1.10
-      (threshold 0.5).
-    * ``edge_agreement``: clean 0.92-1.00, depth shifted 4 px 0.64-0.87, depth 2 frames off 0.56-0.79,
-      depth of another clip 0.33-0.74 (threshold 0.8).
-    * ``edge_offset_px``: clean 0-1 (Canny may keep either side of a step), depth shifted 4 px: 4-5
-      (threshold 1).
-    * motion correlation: clean peaks at lag 0 (0.62-0.86); depth 2 frames late/early peaks at lag -2/+2
-      (0.69-0.85 there vs 0.15-0.31 at lag 0; margin 0.15).
+    Calibration (2026-11, ``dav_core.synthetic.generate_clip(seed, frames=18, backend="gl")``, first 16
+    frames; 28 clips: room, corridor, street, terrain x 3-4 seeds x 64x64 and 128x128; corrupted
+    versions: two clips of the same size spliced at frame 8, depth 2 frames late / early, depth shifted
+    4 px right / down, depth of another clip of the same size). Clean clips all pass; caught per
+    corruption: splice 28/28, lag +2 23/28, lag -2 21/28, shift x 17/28, shift y 15/28, foreign depth
+    21/28. The misses are clips where the corruption is (nearly) invisible: a slow camera (2 frames
+    move nothing), few or low-contrast occlusion edges (3 clean clips have none: the edge checks report
+    NaN and pass). Score ranges, clean vs corrupted:
+
+    * ``max_content_score`` (PySceneDetect): clean 1.3-11.1, spliced 24.3-68.4 (threshold 20, was 27,
+      which missed a spliced pair of terrain clips).
+    * ``max_log_depth_jump``: clean <= 0.05, spliced 0.01-1.76 (threshold 0.5; a backup for splices).
+    * ``edge_contrast``: clean 1.15-2.43 (median 1.75), foreign depth 0.66-1.16 (median 1.02), depth
+      shifted 4 px 0.74-1.99, lag 2 0.81-2.30 (threshold 1.10; margin 0.05 to the lowest clean clip,
+      a low-contrast street).
+    * ``edge_offset_gain``: clean 1.00-1.46 (exactly 1 for 17 of 25 measurable clips), depth shifted 4 px
+      1.00-3.36 (median 1.51 along x, 1.58 along y) with the peak at the shift (threshold 1.6, flagged
+      only when the peak is more than ``max_edge_offset_px`` from 0).
+    * ``edge_lag_gain``: clean 0.00-0.19 (exactly 0 for 18 of 25), lag 2 0.00-1.05 (median 0.27 / 0.15 for
+      late / early), peaking at the right lag in 34 of 50 (threshold 0.25).
+    * motion correlation gain of the best lag over lag 0 (``lag_margin``): clean 0.00-0.07, lag 2
+      0.01-0.42 (median 0.13; the best lag is right in 51 of 56) (threshold 0.10, was 0.15).
+
+    On the toy clips of ``tests/test_filtering.py`` (8 seeds) the margins are wide: ``edge_contrast``
+    clean 2.51-2.97, foreign 0.92-1.05; ``edge_offset_gain`` shifted 2.66-3.63; ``edge_lag_gain`` lag 2
+    1.19-1.78. None of this was measured on real footage (compression, motion blur, imperfect depth
+    from sensors or reconstruction): re-check the thresholds there before relying on them.
 
     Attributes:
         scene_threshold: PySceneDetect ``ContentDetector`` threshold (mean HSV change, 0-255 scale).
@@ -317,31 +440,43 @@ class ClipFilter:
         max_log_depth_jump: max ``|delta median log depth|`` between neighbours; 0.5 = a factor of 1.65.
         image_edge_quantile: per-frame quantile of the image gradient magnitude used as Canny high threshold.
         image_min_magnitude: floor for that threshold (unnormalised Sobel after blur; a unit step gives ~2.6).
-        depth_canny: Canny (low, high) on log-depth; a depth ratio r gives a magnitude of about 2.6*ln(r),
-            so 0.5 marks steps of >= ~1.2x as strong depth edges.
-        edge_tolerance_px: an image edge within this many pixels counts as agreeing with a depth edge.
-        min_edge_agreement: min median per-frame fraction of depth-edge pixels that agree with image edges.
+        depth_canny: Canny (low, high) on log-depth for the legacy agreement check; a depth ratio r gives
+            a magnitude of about 2.6*ln(r).
+        edge_tolerance_px: legacy check: an image edge within this many pixels agrees with a depth edge.
+        min_edge_agreement: legacy check (image_edge_quantile, image_min_magnitude, depth_canny,
+            edge_tolerance_px): min median per-frame fraction of Canny depth edges on Canny image edges;
+            0 (default) turns it off.
+        depth_edge_threshold: relative second difference of disparity marking an occlusion edge
+            (:func:`depth_discontinuities`); 0.1 keeps depth steps of >= ~1.1x.
         min_depth_edge_px: frames with fewer depth-edge pixels are not scored (flat scenes).
-        edge_search_px: spatial offsets searched for the best depth/image edge match.
-        max_edge_offset_px: max tolerated best offset (Chebyshev) before flagging misalignment.
-        max_lag: temporal lags searched for the motion correlation.
-        lag_margin: a lag != 0 is flagged only if its correlation beats lag 0 by more than this.
+        edge_search_px: spatial offsets searched around the depth edges.
+        min_edge_contrast: min image-gradient profile at offset 0 over its median at offsets >= 3 px.
+        max_edge_offset_px: an offset peak within this many pixels of 0 is never flagged.
+        min_offset_gain: a peak further away is flagged when it beats the best value within 1 px of 0 by
+            this factor.
+        max_lag: temporal lags searched (edge profile and motion correlation); 0 turns both lag checks off.
+        edge_lag_margin: a lag != 0 is flagged when its edge contrast beats lag 0 by more than this.
+        lag_margin: a lag != 0 is flagged when its motion correlation beats lag 0 by more than this.
         min_valid_fraction: every frame needs at least this fraction of valid depth pixels.
     """
 
-    scene_threshold: float = 27.0
+    scene_threshold: float = 20.0
     use_scenedetect: bool = True
     max_log_depth_jump: float = 0.5
     image_edge_quantile: float = 0.85
     image_min_magnitude: float = 0.1
     depth_canny: tuple[float, float] = (0.25, 0.5)
     edge_tolerance_px: int = 1
-    min_edge_agreement: float = 0.8
+    min_edge_agreement: float = 0.0
+    depth_edge_threshold: float = 0.1
     min_depth_edge_px: int = 16
     edge_search_px: int = 6
+    min_edge_contrast: float = 1.10
     max_edge_offset_px: int = 1
+    min_offset_gain: float = 1.6
     max_lag: int = 3
-    lag_margin: float = 0.15
+    edge_lag_margin: float = 0.25
+    lag_margin: float = 0.10
     min_valid_fraction: float = 0.05
 
     def __post_init__(self) -> None:
@@ -349,6 +484,9 @@ class ClipFilter:
             "scene_threshold": self.scene_threshold,
             "max_log_depth_jump": self.max_log_depth_jump,
             "image_min_magnitude": self.image_min_magnitude,
+            "depth_edge_threshold": self.depth_edge_threshold,
+            "min_edge_contrast": self.min_edge_contrast,
+            "min_offset_gain": self.min_offset_gain,
         }
         for name, value in positive.items():
             if not value > 0:
@@ -378,8 +516,9 @@ class ClipFilter:
         for name, value in counts.items():
             if not (isinstance(value, int) and value >= 0):
                 raise ValueError(f"ClipFilter.{name} must be an int >= 0, got {value!r}")
-        if self.lag_margin < 0:
-            raise ValueError(f"ClipFilter.lag_margin must be >= 0, got {self.lag_margin}")
+        for name in ("lag_margin", "edge_lag_margin"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"ClipFilter.{name} must be >= 0, got {getattr(self, name)}")
 
     def check_clip(self, rgb: np.ndarray, depth: np.ndarray) -> FilterReport:
         """Run all checks on one clip (rgb uint8 ``[T,H,W,3]``, depth ``[T,H,W]``) and collect the verdict."""
@@ -427,36 +566,91 @@ class ClipFilter:
             )
 
     def _check_edges(self, rgb: np.ndarray, depth: np.ndarray, report: FilterReport) -> None:
-        img = image_edges(rgb, self.image_edge_quantile, self.image_min_magnitude)  # [T,H,W]
-        dep = depth_edges(depth, *self.depth_canny)  # [T,H,W]
+        if self.min_edge_agreement > 0:  # legacy absolute Canny agreement, off by default
+            self._check_edge_agreement(rgb, depth, report)
+        grad = image_gradient(rgb)  # [T,H,W]
+        dep = depth_discontinuities(depth, self.depth_edge_threshold)  # [T,H,W]
         enough = dep.flatten(1).sum(1) >= self.min_depth_edge_px  # [T]
-        if not bool(enough.any()):
-            report.scores.update(edge_agreement=float("nan"), edge_offset_px=float("nan"))
+        report.scores["depth_edge_px"] = float(dep[enough].sum())
+        s = self.edge_search_px
+        prof = edge_profile(grad[enough], dep[enough], s) if bool(enough.any()) else None
+        base = profile_baseline(prof) if prof is not None else 0.0
+        if prof is None or not base > 0:
+            report.scores.update(edge_contrast=float("nan"), edge_offset_px=float("nan"))
             logger.debug(
                 "check_clip: no frame has >= %d depth-edge pixels, edge check skipped", self.min_depth_edge_px
             )
             return
-        img, dep = img[enough], dep[enough]
-        agreement = float(edge_agreement(img, dep, self.edge_tolerance_px).median())
-        dy, dx = best_edge_offset(edge_offset_scores(img, dep, self.edge_search_px))
+        contrast = float(prof[s, s]) / base
+        # shift search per axis: horizontal depth edges locate dy, vertical ones dx (pooling both would
+        # let the edges parallel to a shift, which it does not move, hide it)
+        horizontal = depth_edge_is_horizontal(depth)[enough]  # [T',H,W]
+        offsets, gains = [0, 0], [1.0, 1.0]
+        for axis, edges in ((0, dep[enough] & horizontal), (1, dep[enough] & ~horizontal)):
+            p = edge_profile(grad[enough], edges, s)
+            if p is None or int(edges.sum()) < self.min_depth_edge_px:
+                continue
+            line = p[:, s - 1 : s + 2].amax(dim=1) if axis == 0 else p[s - 1 : s + 2, :].amax(dim=0)  # [2S+1]
+            near = float(line[s - 1 : s + 2].max())
+            best = int(line.argmax()) - s
+            if abs(best) > 1 and near > 0:
+                offsets[axis], gains[axis] = best, float(line.max()) / near
+        dy, dx = offsets
         offset = max(abs(dy), abs(dx))
+        gain = max(gains)
         report.scores.update(
-            edge_agreement=agreement,
+            edge_contrast=contrast,
             edge_offset_px=float(offset),
             edge_offset_dy=float(dy),
             edge_offset_dx=float(dx),
+            edge_offset_gain=gain,
         )
+        if contrast < self.min_edge_contrast:
+            self._flag(
+                report,
+                EDGE_MISALIGNMENT,
+                f"image gradient on depth edges is {contrast:.2f}x its value at random offsets"
+                f" (< {self.min_edge_contrast})",
+            )
+        if any(
+            abs(o) > self.max_edge_offset_px and g > self.min_offset_gain
+            for o, g in zip(offsets, gains, strict=True)
+        ):
+            self._flag(
+                report,
+                EDGE_MISALIGNMENT,
+                f"depth edges best match image edges shifted by (dy={dy}, dx={dx}) px"
+                f" ({gain:.2f}x better than within 1 px of no shift)",
+            )
+        if self.max_lag > 0:
+            lags = edge_lag_contrast(grad, dep, s, self.max_lag)
+            measured = {lag: c for lag, c in lags.items() if c == c}
+            if measured and lags[0] == lags[0]:
+                best = max(measured, key=lambda lag: (measured[lag], -abs(lag)))
+                lag_gain = measured[best] - lags[0]
+                report.scores.update(edge_best_lag=float(best), edge_lag_gain=lag_gain)
+                if best != 0 and lag_gain > self.edge_lag_margin:
+                    self._flag(
+                        report,
+                        TEMPORAL_MISALIGNMENT,
+                        f"depth edges match image edges best at lag {best} frames "
+                        f"(contrast {measured[best]:.2f} vs {lags[0]:.2f} at lag 0)",
+                    )
+
+    def _check_edge_agreement(self, rgb: np.ndarray, depth: np.ndarray, report: FilterReport) -> None:
+        img = image_edges(rgb, self.image_edge_quantile, self.image_min_magnitude)  # [T,H,W]
+        dep = depth_edges(depth, *self.depth_canny)  # [T,H,W]
+        enough = dep.flatten(1).sum(1) >= self.min_depth_edge_px  # [T]
+        if not bool(enough.any()):
+            report.scores["edge_agreement"] = float("nan")
+            return
+        agreement = float(edge_agreement(img[enough], dep[enough], self.edge_tolerance_px).median())
+        report.scores["edge_agreement"] = agreement
         if agreement < self.min_edge_agreement:
             self._flag(
                 report,
                 EDGE_MISALIGNMENT,
                 f"only {agreement:.0%} of depth edges lie on image edges (< {self.min_edge_agreement:.0%})",
-            )
-        if offset > self.max_edge_offset_px:
-            self._flag(
-                report,
-                EDGE_MISALIGNMENT,
-                f"depth edges best match image edges shifted by (dy={dy}, dx={dx}) px",
             )
 
     def _check_temporal(self, rgb: np.ndarray, depth: np.ndarray, report: FilterReport) -> None:

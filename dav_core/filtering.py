@@ -410,7 +410,7 @@ class ClipFilter:
     frames; 28 clips: room, corridor, street, terrain x 3-4 seeds x 64x64 and 128x128; corrupted
     versions: two clips of the same size spliced at frame 8, depth 2 frames late / early, depth shifted
     4 px right / down, depth of another clip of the same size). Clean clips all pass; caught per
-    corruption: splice 28/28, lag +2 23/28, lag -2 21/28, shift x 17/28, shift y 15/28, foreign depth
+    corruption: splice 28/28, lag +2 23/28, lag -2 21/28, shift x 17/28, shift y 13/28, foreign depth
     21/28. The misses are clips where the corruption is (nearly) invisible: a slow camera (2 frames
     move nothing), few or low-contrast occlusion edges (3 clean clips have none: the edge checks report
     NaN and pass). Score ranges, clean vs corrupted:
@@ -422,12 +422,18 @@ class ClipFilter:
       shifted 4 px 0.74-1.99, lag 2 0.81-2.30 (threshold 1.10; margin 0.05 to the lowest clean clip,
       a low-contrast street).
     * ``edge_offset_gain``: clean 1.00-1.46 (exactly 1 for 17 of 25 measurable clips), depth shifted 4 px
-      1.00-3.36 (median 1.51 along x, 1.58 along y) with the peak at the shift (threshold 1.6, flagged
-      only when the peak is more than ``max_edge_offset_px`` from 0).
+      1.00-3.36 (median 1.51 along x, 1.58 along y) with the peak at the shift (threshold 1.7, flagged
+      only when the peak is more than ``max_edge_offset_px`` from 0; 1.6 would catch 2 more y shifts
+      but 24 held-out clean clips reached 1.57).
     * ``edge_lag_gain``: clean 0.00-0.19 (exactly 0 for 18 of 25), lag 2 0.00-1.05 (median 0.27 / 0.15 for
       late / early), peaking at the right lag in 34 of 50 (threshold 0.25).
     * motion correlation gain of the best lag over lag 0 (``lag_margin``): clean 0.00-0.07, lag 2
       0.01-0.42 (median 0.13; the best lag is right in 51 of 56) (threshold 0.10, was 0.15).
+
+    Held out (24 more clips, 16 frames, other seeds): 23 pass; ``edge_contrast`` 1.15-3.51,
+    ``edge_offset_gain`` <= 1.57, ``edge_lag_gain`` <= 0.11. The one rejection is a room clip (seed 17920,
+    128x128) with PySceneDetect content 39 at frames 7-9, above the old threshold 27 as well: a sudden
+    change inside the engine's clip, not a filter artefact of the edge checks (not investigated further).
 
     On the toy clips of ``tests/test_filtering.py`` (8 seeds) the margins are wide: ``edge_contrast``
     clean 2.51-2.97, foreign 0.92-1.05; ``edge_offset_gain`` shifted 2.66-3.63; ``edge_lag_gain`` lag 2
@@ -473,7 +479,7 @@ class ClipFilter:
     edge_search_px: int = 6
     min_edge_contrast: float = 1.10
     max_edge_offset_px: int = 1
-    min_offset_gain: float = 1.6
+    min_offset_gain: float = 1.7
     max_lag: int = 3
     edge_lag_margin: float = 0.25
     lag_margin: float = 0.10

@@ -173,7 +173,7 @@ def test_depth_shifted_in_space_is_rejected(filt: ClipFilter, seed: int, dy: int
     # depth moved by (dy, dx) matches image edges at -(dy, dx) (measured exactly on 8 seeds)
     assert abs(report.scores["edge_offset_dy"] + dy) <= 1 and abs(report.scores["edge_offset_dx"] + dx) <= 1
     assert report.scores["edge_offset_px"] >= 3
-    assert report.scores["edge_offset_gain"] > 2.0  # measured 2.66-3.63 on 8 seeds (threshold 1.6)
+    assert report.scores["edge_offset_gain"] > 2.0  # measured 2.66-3.63 on 8 seeds (threshold 1.7)
     assert report.scores["edge_contrast"] < clean_report(seed).scores["edge_contrast"]
 
 

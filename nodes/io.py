@@ -281,7 +281,6 @@ class DAV_VideoDepthToFiles:
                 steps=steps, seed=seed, ensemble=ensemble, max_resolution=max_resolution,
                 chunk_size=chunk_size, decode_overlap=min(2, chunk_size - 1), window=window, overlap=overlap,
                 max_keyframes_per_pass=max_keyframes_per_pass,
-                pass_overlap=min(2, max_keyframes_per_pass - 1),
             )
             settings.plan(1)
         except ValueError as error:

@@ -92,7 +92,6 @@ def run(args: argparse.Namespace) -> int:
         window=args.window,
         overlap=args.overlap,
         max_keyframes_per_pass=args.keyframes_per_pass,
-        pass_overlap=min(2, args.keyframes_per_pass - 1),
         window_batch=args.window_batch,
     )
     source = FileSource(args.input, start=args.start, stop=args.stop, stride=args.stride)

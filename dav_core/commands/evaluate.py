@@ -286,7 +286,6 @@ def run(args: argparse.Namespace) -> int:
         max_resolution=args.max_resolution,
         window=args.window,
         max_keyframes_per_pass=args.keyframes_per_pass,
-        pass_overlap=min(2, args.keyframes_per_pass - 1),
     )
 
     device = resolve_device(args.device, torch)

@@ -20,7 +20,7 @@ from ..denoise import denoise_latents
 from ..depth import DepthSettings, frames_to_tensor, predict_depth_window, predict_from_latents
 from ..ensemble import ensemble_disparity
 from ..models.loading import DAVModel
-from ..models.vae import decode_latents, encode_frames, encode_normalized_depth, images_to_disparity
+from ..models.vae import encode_frames, encode_normalized_depth, latents_to_disparity
 from ..resize import MIN_SINGLE_FRAME_SIZE, FrameGeometry
 from ..sampling import flow_match_sigmas, make_noise
 from .plan import InterpWindow, KeyframePass, VideoPlan, plan_long_video
@@ -36,7 +36,9 @@ class LongVideoSettings(DepthSettings):
     window: int = 8  # interpolation window length, both keyframes included
     overlap: int = 0  # frames shared by neighbouring windows
     max_keyframes_per_pass: int = 32
-    pass_overlap: int = 2  # keyframes of the previous pass that anchor the next
+    pass_overlap: int | None = (
+        None  # keyframes shared by consecutive passes; None: min(2, max_keyframes_per_pass-1)
+    )
     window_batch: int = 8  # interpolation windows denoised together in one UNet batch
 
     def __post_init__(self) -> None:
@@ -50,7 +52,9 @@ class LongVideoSettings(DepthSettings):
             window=self.window,
             overlap=self.overlap,
             max_keyframes_per_pass=self.max_keyframes_per_pass,
-            pass_overlap=self.pass_overlap,
+            pass_overlap=min(2, self.max_keyframes_per_pass - 1)
+            if self.pass_overlap is None
+            else self.pass_overlap,
         )
 
 
@@ -416,17 +420,10 @@ def solve_keyframes_ensembled(
         return solve_keyframes(model, key_rgb, plan.keyframe_passes, settings, advance)
     members = []
     for member in range(settings.ensemble):
-        member_settings = _replace_seed(settings, settings.seed + member)
+        member_settings = replace(settings, seed=settings.seed + member)
         latents = solve_keyframes(model, key_rgb, plan.keyframe_passes, member_settings, advance)
         stack = torch.stack([latents[f] for f in plan.keyframes])  # [K,4,h,w]
-        decoded = [
-            images_to_disparity(decode_latents(model.vae, c)) for c in stack.split(settings.chunk_size)
-        ]
-        members.append(torch.cat(decoded).cpu())  # [K,ph,pw]
+        members.append(latents_to_disparity(model.vae, stack, settings.chunk_size).cpu())  # [K,ph,pw]
     disparity, _ = ensemble_disparity(torch.stack(members))
     latents = encode_normalized_depth(model.vae, disparity * 2 - 1, settings.chunk_size).cpu()
     return dict(zip(plan.keyframes, latents, strict=True))
-
-
-def _replace_seed(settings: LongVideoSettings, seed: int) -> LongVideoSettings:
-    return replace(settings, seed=seed)

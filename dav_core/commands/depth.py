@@ -44,6 +44,13 @@ def register(subparsers) -> None:
         "--keyframes-per-pass", type=int, default=32, help="keyframes denoised jointly (default 32)"
     )
     p.add_argument(
+        "--pass-chaining",
+        default="pin",
+        choices=["pin", "align", "none"],
+        help="how keyframe passes after the first keep the earlier passes' depth scale: pin the shared "
+        "keyframes along the flow (default), align by scale/shift afterwards, or none",
+    )
+    p.add_argument(
         "--window-batch", type=int, default=8, help="interpolation windows per UNet batch (default 8)"
     )
     p.add_argument("--chunk-size", type=int, default=16, help="frames per VAE call (default 16)")
@@ -93,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         overlap=args.overlap,
         max_keyframes_per_pass=args.keyframes_per_pass,
         window_batch=args.window_batch,
+        pass_chaining=args.pass_chaining,
     )
     source = FileSource(args.input, start=args.start, stop=args.stop, stride=args.stride)
     if source.num_frames == 0:

@@ -64,6 +64,13 @@ def register(subparsers) -> None:
         "--keyframes-per-pass", type=int, default=32, help="keyframes denoised jointly (default 32)"
     )
     p.add_argument(
+        "--pass-chaining",
+        default="pin",
+        choices=["pin", "align", "none"],
+        help="how keyframe passes after the first keep the earlier passes' depth scale: pin the shared "
+        "keyframes along the flow (default), align by scale/shift afterwards, or none",
+    )
+    p.add_argument(
         "--max-depth", type=float, default=80.0, help="ignore GT depth beyond this (m, default 80)"
     )
     p.add_argument(
@@ -286,6 +293,7 @@ def run(args: argparse.Namespace) -> int:
         max_resolution=args.max_resolution,
         window=args.window,
         max_keyframes_per_pass=args.keyframes_per_pass,
+        pass_chaining=args.pass_chaining,
     )
 
     device = resolve_device(args.device, torch)
@@ -344,6 +352,7 @@ def run(args: argparse.Namespace) -> int:
                 "max_resolution": args.max_resolution,
                 "window": args.window,
                 "keyframes_per_pass": args.keyframes_per_pass,
+                "pass_chaining": args.pass_chaining,
                 "max_depth": args.max_depth,
                 "min_depth": args.min_depth,
                 "precision": args.precision,

@@ -18,7 +18,7 @@ import torch
 from ..decoding import ChunkedDecoder
 from ..denoise import denoise_latents
 from ..depth import DepthSettings, frames_to_tensor, predict_depth_window, predict_from_latents
-from ..ensemble import ensemble_disparity
+from ..ensemble import ensemble_disparity, fit_scale_shift
 from ..models.loading import DAVModel
 from ..models.vae import encode_frames, encode_normalized_depth, latents_to_disparity
 from ..resize import MIN_SINGLE_FRAME_SIZE, FrameGeometry
@@ -27,6 +27,17 @@ from .plan import InterpWindow, KeyframePass, VideoPlan, plan_long_video
 from .sources import FrameSource, as_frame_source
 
 logger = logging.getLogger(__name__)
+
+
+PASS_CHAINING = ("pin", "align", "none")
+"""How keyframe passes after the first keep the depth scale of the earlier ones:
+
+* ``pin`` -- the shared (already solved) keyframes are held on the flow trajectory at every step,
+  ``x = sigma * noise + (1 - sigma) * solved``, so the new keyframes are generated in their scale;
+* ``align`` -- each pass is denoised on its own, then decoded and mapped by one least-squares
+  scale/shift (in disparity) onto the shared keyframes, and re-encoded;
+* ``none`` -- passes are independent (a baseline for measurements).
+"""
 
 
 @dataclass(frozen=True)
@@ -40,11 +51,16 @@ class LongVideoSettings(DepthSettings):
         None  # keyframes shared by consecutive passes; None: min(2, max_keyframes_per_pass-1)
     )
     window_batch: int = 8  # interpolation windows denoised together in one UNet batch
+    pass_chaining: str = "pin"  # how a keyframe pass joins the earlier ones: see PASS_CHAINING
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.window_batch < 1:
             raise ValueError(f"window_batch must be >= 1, got {self.window_batch}")
+        if self.pass_chaining not in PASS_CHAINING:
+            raise ValueError(
+                f"pass_chaining must be one of {', '.join(PASS_CHAINING)}, got {self.pass_chaining!r}"
+            )
 
     def plan(self, num_frames: int) -> VideoPlan:
         return plan_long_video(
@@ -154,20 +170,24 @@ def solve_keyframes(
     passes: tuple[KeyframePass, ...],
     settings: DepthSettings,
     on_pass: Callable[[int], None] | None = None,
+    chaining: str = "pin",
 ) -> dict[int, torch.Tensor]:
     """Depth latents of all keyframes; RoPE positions are the true frame indices.
 
-    A pass after the first pins its anchor keyframes (solved earlier) along the flow trajectory:
-    at each step they are set to sigma * noise + (1 - sigma) * solved, so the new keyframes are
-    denoised in the same depth scale as the previous pass.
+    ``chaining`` (see ``PASS_CHAINING``) says how a pass after the first joins the keyframes solved
+    earlier: ``pin`` holds them along the flow trajectory (at each step they are set to
+    sigma * noise + (1 - sigma) * solved), ``align`` fits the finished pass onto them by scale/shift.
     """
+    if chaining not in PASS_CHAINING:
+        raise ValueError(f"chaining must be one of {', '.join(PASS_CHAINING)}, got {chaining!r}")
     solved: dict[int, torch.Tensor] = {}
     sigmas = flow_match_sigmas(settings.steps, model.scheduler_config)
     for index, kp in enumerate(passes):
         frames = list(kp.frames)
         condition = torch.stack([rgb[f] for f in frames])[None]  # [1,F,4,h,w]
         noise = make_noise(tuple(condition.shape), stage_generator(settings.seed, 0, index))
-        pinned = [i for i, f in enumerate(frames) if f in solved]
+        shared = [i for i, f in enumerate(frames) if f in solved]
+        pinned = shared if chaining == "pin" else []
         on_step = None
         if pinned:
             known = torch.stack([solved[frames[i]] for i in pinned])[None].to(model.device)  # [1,A,4,h,w]
@@ -189,11 +209,26 @@ def solve_keyframes(
             position_ids=positions,
             on_step=on_step,
         )[0].cpu()  # [F,4,h,w]
+        if shared and chaining == "align":
+            reference = torch.stack([solved[frames[i]] for i in shared])  # [A,4,h,w]
+            out = align_pass_to_reference(model, out, shared, reference, settings.chunk_size)
         for i, f in enumerate(frames):
             solved.setdefault(f, out[i])
         if on_pass is not None:
             on_pass(len(frames))
     return solved
+
+
+def align_pass_to_reference(
+    model: DAVModel, latents: torch.Tensor, shared: list[int], reference: torch.Tensor, chunk_size: int
+) -> torch.Tensor:
+    """Map a pass's depth latents [F,4,h,w] by one scale/shift in disparity so that its frames
+    ``shared`` match the ``reference`` latents [A,4,h,w] of the same frames; re-encoded [F,4,h,w]."""
+    disparity = latents_to_disparity(model.vae, latents.to(model.device), chunk_size)  # [F,H,W]
+    target = latents_to_disparity(model.vae, reference.to(model.device), chunk_size)  # [A,H,W]
+    scale, shift = fit_scale_shift(disparity[shared], target)
+    aligned = (scale * disparity + shift).clamp(0.0, 1.0)
+    return encode_normalized_depth(model.vae, aligned * 2 - 1, chunk_size).cpu()
 
 
 def interpolate_windows(
@@ -417,11 +452,15 @@ def solve_keyframes_ensembled(
 ) -> dict[int, torch.Tensor]:
     """Solve keyframes ``settings.ensemble`` times and combine: decode, aligned median, re-encode."""
     if settings.ensemble == 1:
-        return solve_keyframes(model, key_rgb, plan.keyframe_passes, settings, advance)
+        return solve_keyframes(
+            model, key_rgb, plan.keyframe_passes, settings, advance, settings.pass_chaining
+        )
     members = []
     for member in range(settings.ensemble):
         member_settings = replace(settings, seed=settings.seed + member)
-        latents = solve_keyframes(model, key_rgb, plan.keyframe_passes, member_settings, advance)
+        latents = solve_keyframes(
+            model, key_rgb, plan.keyframe_passes, member_settings, advance, settings.pass_chaining
+        )
         stack = torch.stack([latents[f] for f in plan.keyframes])  # [K,4,h,w]
         members.append(latents_to_disparity(model.vae, stack, settings.chunk_size).cpu())  # [K,ph,pw]
     disparity, _ = ensemble_disparity(torch.stack(members))

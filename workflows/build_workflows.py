@@ -25,6 +25,22 @@ WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN"}
 SEED_NAMES = {"seed", "noise_seed"}
 GROUP_COLOURS = ["#3f789e", "#b58b2a", "#8A8", "#a1309b", "#88A"]
 
+# Canvas geometry of the ComfyUI frontend (litegraph; measured with frontend 1.27-1.58), in graph units.
+# A node's pos is the top left of its body: the title bar (TITLE_H) sits above it, and above that the
+# frontend draws the node-source badge of custom nodes (the pack's folder name, BADGE_H) by default.
+TITLE_H, BADGE_H = 30, 26
+GROUP_TITLE_H = 34  # font_size 24 * 1.4
+GROUP_HEAD = GROUP_TITLE_H + BADGE_H + TITLE_H + 10  # group top to the pos.y of its first node row
+GROUP_PAD = 20
+GROUP_TITLE_CHAR_W = 11  # a generous average advance of the 24 px group title font
+STACK_GAP = TITLE_H + BADGE_H + 8  # node bottom to the pos.y of the node stacked under it
+# "Modern Node Design (Nodes 2.0)" draws nodes as DOM elements, taller (28 per widget row,
+# control_after_generate inline, STRING fields 8 more) with the badge inside: the layout leaves room for both.
+# Image output nodes grow to show the images after a run; room for a 4:3 preview at 320 wide.
+IMAGE_NODE_HEIGHT = {"PreviewImage": 300, "SaveImage": 330}
+# Initial view: fit the graph into a 1920x1080 window beside the sidebar and below the menus.
+VIEW_LEFT, VIEW_TOP, VIEW_WIDTH, VIEW_HEIGHT = 70, 100, 1780, 880
+
 
 def node_spec(node_type: str) -> dict:
     """Ordered inputs [(name, type or combo list)] and outputs [(name, type)] of a node."""
@@ -42,6 +58,31 @@ def is_widget(kind) -> bool:
     return isinstance(kind, list) or kind in WIDGET_TYPES
 
 
+def widget_count(spec: dict) -> int:
+    """Widgets the frontend shows: one per widget input, plus control_after_generate after a seed."""
+    return sum(1 + (name in SEED_NAMES and kind == "INT") for name, kind in spec["inputs"] if is_widget(kind))
+
+
+def node_height(node_type: str) -> int:
+    """Body height: the frontend's computeSize (20 per socket row, 24 per widget) plus a little slack."""
+    if node_type in IMAGE_NODE_HEIGHT:
+        return IMAGE_NODE_HEIGHT[node_type]
+    spec = node_spec(node_type)
+    rows = max(len([i for i in spec["inputs"] if not is_widget(i[1])]), len(spec["outputs"]))
+    widgets = widget_count(spec)
+    return 20 * rows + 24 * widgets + (14 if widgets else 6) + 10
+
+
+def nodes2_height(node_type: str) -> int:
+    """Body height of the node in Nodes 2.0 (measured with frontend 1.58)."""
+    if node_type in IMAGE_NODE_HEIGHT:
+        return IMAGE_NODE_HEIGHT[node_type]
+    spec = node_spec(node_type)
+    rows = max(len([i for i in spec["inputs"] if not is_widget(i[1])]), len(spec["outputs"]))
+    widgets = [kind for _, kind in spec["inputs"] if is_widget(kind)]
+    return 38 + 20 * rows + 28 * len(widgets) + 8 * widgets.count("STRING")
+
+
 class Graph:
     def __init__(self):
         self.nodes: list[dict] = []
@@ -51,14 +92,78 @@ class Graph:
 
     def add(self, node_id, node_type, pos, widgets=None, links=None, title=None, width=320):
         self.nodes.append(dict(id=node_id, type=node_type, pos=pos, widgets=widgets or {}, links=links or {},
-                               title=title, width=width))
+                               title=title, width=width, height=node_height(node_type),
+                               extent=max(node_height(node_type), nodes2_height(node_type))))
         return node_id
 
     def note(self, node_id, pos, text, size=(380, 160)):
         self.notes.append(dict(id=node_id, pos=pos, text=text, size=size))
 
-    def group(self, title, bounding):
-        self.groups.append(dict(title=title, bounding=bounding))
+    def group(self, title, members):
+        """A group around the given nodes and notes; groups starting on one row share their bottom."""
+        self.groups.append(dict(title=title, members=members))
+
+    def below(self, node_id) -> int:
+        """pos.y for a node stacked under node_id, clear of its own title bar and badge."""
+        node = next(n for n in self.nodes if n["id"] == node_id)
+        return node["pos"][1] + node["extent"] + STACK_GAP
+
+    def next_row(self) -> int:
+        """pos.y for a new row of groups below everything placed so far (groups 20 apart)."""
+        bottom = max([n["pos"][1] + n["extent"] for n in self.nodes]
+                     + [n["pos"][1] + n["size"][1] for n in self.notes])
+        return bottom + GROUP_PAD + 20 + GROUP_HEAD
+
+    def _boxes(self) -> dict:
+        """Each node's and note's [x, y, w, h] including title bar and badge, in either renderer."""
+        head = TITLE_H + BADGE_H
+        boxes = {n["id"]: [n["pos"][0], n["pos"][1] - head, n["width"], n["extent"] + head]
+                 for n in self.nodes}
+        boxes.update({n["id"]: [n["pos"][0], n["pos"][1] - head, n["size"][0], n["size"][1] + head]
+                      for n in self.notes})
+        return boxes
+
+    def _group_boundings(self) -> list[list[int]]:
+        boxes = self._boxes()
+        bounds = []
+        for group in self.groups:
+            members = [boxes[m] for m in group["members"]]
+            top = min(b[1] for b in members) + TITLE_H + BADGE_H - GROUP_HEAD
+            x0 = min(b[0] for b in members) - GROUP_PAD
+            title_width = 2 * 8 + GROUP_TITLE_CHAR_W * len(group["title"])
+            x1 = max(max(b[0] + b[2] for b in members) + GROUP_PAD, x0 + title_width)
+            bounds.append([x0, top, x1, max(b[1] + b[3] for b in members) + GROUP_PAD])
+        for bound in bounds:  # one row of groups: same bottom
+            bound[3] = max(b[3] for b in bounds if b[1] == bound[1])
+        return [[x0, y0, x1 - x0, y1 - y0] for x0, y0, x1, y1 in bounds]
+
+    def _check_layout(self, boundings) -> None:
+        """Nodes (title bar and badge included) and groups must not overlap; every node is in one group."""
+        boxes = self._boxes()
+
+        def overlap(a, b):
+            return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+        ids = list(boxes)
+        for i, a in enumerate(ids):
+            for b in ids[i + 1:]:
+                if overlap(boxes[a], boxes[b]):
+                    raise ValueError(f"nodes {a} and {b} overlap (title bar and badge included)")
+        for i, a in enumerate(boundings):
+            for b in boundings[i + 1:]:
+                if overlap(a, b):
+                    raise ValueError(f"groups {a} and {b} overlap")
+        grouped = [m for g in self.groups for m in g["members"]]
+        if sorted(grouped) != sorted(ids):
+            raise ValueError(f"each node and note must be in one group: {sorted(grouped)} vs {sorted(ids)}")
+
+    def _view(self, boundings) -> dict:
+        x0 = min(b[0] for b in boundings)
+        y0 = min(b[1] for b in boundings)
+        width = max(b[0] + b[2] for b in boundings) - x0
+        height = max(b[1] + b[3] for b in boundings) - y0
+        scale = min(0.8, int(20 * min(VIEW_WIDTH / width, VIEW_HEIGHT / height)) / 20)
+        return {"scale": scale, "offset": [round(VIEW_LEFT / scale - x0), round(VIEW_TOP / scale - y0)]}
 
     # -- output
 
@@ -102,12 +207,11 @@ class Graph:
             unknown = set(node["widgets"]) - {n for n, k in spec["inputs"] if is_widget(k)}
             if unknown:
                 raise KeyError(f"{node['type']} #{node['id']}: unknown widgets {sorted(unknown)}")
-            height = 46 + 22 * max(len(sockets), len(outputs)) + 26 * len(widgets)
             entry = {
                 "id": node["id"],
                 "type": node["type"],
                 "pos": node["pos"],
-                "size": [node["width"], height],
+                "size": [node["width"], node["height"]],
                 "flags": {},
                 "order": order[node["id"]],
                 "mode": 0,
@@ -125,10 +229,12 @@ class Graph:
                 "order": len(ui_nodes), "mode": 0, "inputs": [], "outputs": [], "properties": {"text": ""},
                 "widgets_values": [note["text"]], "color": "#432", "bgcolor": "#653",
             })
+        boundings = self._group_boundings()
+        self._check_layout(boundings)
         groups = [
-            {"title": g["title"], "bounding": g["bounding"], "color": GROUP_COLOURS[i % len(GROUP_COLOURS)],
+            {"title": g["title"], "bounding": bounding, "color": GROUP_COLOURS[i % len(GROUP_COLOURS)],
              "font_size": 24, "flags": {}}
-            for i, g in enumerate(self.groups)
+            for i, (g, bounding) in enumerate(zip(self.groups, boundings, strict=True))
         ]
         return {
             "last_node_id": max(n["id"] for n in ui_nodes),
@@ -137,7 +243,7 @@ class Graph:
             "links": links,
             "groups": groups,
             "config": {},
-            "extra": {"ds": {"scale": 0.8, "offset": [40, 40]}},
+            "extra": {"ds": self._view(boundings)},
             "version": 0.4,
         }
 
@@ -167,35 +273,38 @@ VIDEO = "sample.mp4"
 FRAMES = {"start_frame": 0, "end_frame": 0, "stride": 1}
 
 
+ROW1 = 20 + GROUP_HEAD  # pos.y of the first node row (groups start at y=20)
+
+
 def long_video_depth() -> Graph:
     g = Graph()
-    g.group("1 · Model and clip", [20, 20, 380, 560])
-    g.add(1, "LoadDAVModel", [40, 80], {"checkpoint": MODEL, "precision": "auto"})
-    g.add(2, "DAV_LoadVideo", [40, 250], {"video": VIDEO, **FRAMES, "max_resolution": 0})
-    g.group("2 · Depth: keyframes, then the windows between them", [420, 20, 760, 560])
-    g.add(3, "VideoToLatent", [440, 80], {"max_resolution": 960, "chunk_size": 16},
+    g.add(1, "LoadDAVModel", [40, ROW1], {"checkpoint": MODEL, "precision": "auto"}, width=340)
+    g.add(2, "DAV_LoadVideo", [40, g.below(1)], {"video": VIDEO, **FRAMES, "max_resolution": 0}, width=340)
+    g.group("1 · Model and clip", [1, 2])
+    g.add(3, "VideoToLatent", [440, ROW1], {"max_resolution": 960, "chunk_size": 16},
           {"dav_model": (1, 0), "images": (2, 0)})
-    g.add(4, "KeyframeDepth", [440, 250],
+    g.add(4, "KeyframeDepth", [440, g.below(3)],
           {"steps": 3, "seed": 0, "ensemble": 1, "window": 8, "overlap": 0, "max_keyframes_per_pass": 32,
            "pass_overlap": 2}, {"dav_model": (1, 0), "video_latents": (3, 0)})
-    g.add(5, "DepthInterpolateWindow", [800, 80], {}, {"dav_model": (1, 0), "keyframes": (4, 0)})
-    g.add(6, "DAV_DecodeDepth", [800, 220],
+    g.add(5, "DepthInterpolateWindow", [800, ROW1], {}, {"dav_model": (1, 0), "keyframes": (4, 0)})
+    g.add(6, "DAV_DecodeDepth", [800, g.below(5)],
           {"output": "disparity", "normalization": "shot", "near": 1.0, "far": 0.0, "chunk_size": 16,
            "decode_overlap": 2}, {"dav_model": (1, 0), "depth_latents": (5, 0)})
-    g.group("3 · Review and save (EXR frames numbered like the source)", [1200, 20, 700, 560])
-    g.add(7, "DepthToColormap", [1220, 80], {"colormap": "Spectral", "invert": False, "normalization": "shot"},
-          {"depth": (6, 0)})
-    g.add(8, "PreviewImage", [1560, 80], {}, {"images": (7, 0)}, title="Depth preview")
-    g.add(9, "DAV_SaveDepth", [1220, 300],
+    g.group("2 · Depth: keyframes, then the windows between them", [3, 4, 5, 6])
+    g.add(7, "DepthToColormap", [1220, ROW1],
+          {"colormap": "Spectral", "invert": False, "normalization": "shot"}, {"depth": (6, 0)})
+    g.add(8, "PreviewImage", [1580, ROW1], {}, {"images": (7, 0)}, title="Depth preview")
+    g.add(9, "DAV_SaveDepth", [1220, g.below(7)],
           {"format": "exr", "filename_prefix": "dav/long_video_depth/exr", "values": "disparity",
            "colormap": "Spectral", "fps": 24.0, "overwrite": True}, {"depth": (6, 0), "source": (2, 1)})
-    g.group("4 · Whole shot straight to files (for shots too long for image batches)", [20, 600, 880, 660])
-    g.add(10, "DAV_VideoDepthToFiles", [40, 660],
+    g.group("3 · Review and save (EXR frames numbered like the source)", [7, 8, 9])
+    row2 = g.next_row()
+    g.add(10, "DAV_VideoDepthToFiles", [40, row2],
           {"video": VIDEO, **FRAMES, "max_resolution": 960, "steps": 3, "seed": 0, "ensemble": 1,
            "window": 8, "overlap": 0, "max_keyframes_per_pass": 32, "format": "png16", "preview_mp4": True,
            "filename_prefix": "dav/long_video_depth/png16", "resume": True, "chunk_size": 16},
           {"dav_model": (1, 0)}, width=360)
-    g.note(11, [440, 660], (
+    g.note(11, [440, row2], (
         "Depth Any Video: long-video depth\n\n"
         "1. Put your clip in ComfyUI/input and pick it in DAV Load Video (sample.mp4 ships with the pack).\n"
         "2. Queue. Keyframes (every window-1 frames) are denoised together with their true frame positions, "
@@ -205,40 +314,41 @@ def long_video_depth() -> Graph:
         "long to hold in memory. Disable (Ctrl+B) the group you do not need.\n\n"
         "Out of memory? Lower max_resolution, chunk_size or max_keyframes_per_pass."
     ), size=(420, 400))
+    g.group("4 · Whole shot straight to files (for shots too long for image batches)", [10, 11])
     return g
 
 
 def vfx_relighting() -> Graph:
     g = Graph()
-    g.group("1 · Model and plate", [20, 20, 380, 700])
-    g.add(1, "LoadDAVModel", [40, 80], {"checkpoint": MODEL, "precision": "auto"})
-    g.add(2, "DAV_LoadVideo", [40, 250], {"video": VIDEO, "start_frame": 0, "end_frame": 32, "stride": 1,
-                                          "max_resolution": 0})
-    g.group("2 · Short-clip depth (≤ 32 frames)", [420, 20, 380, 700])
-    g.add(3, "VideoToLatent", [440, 80], {"max_resolution": 960, "chunk_size": 16},
+    g.add(1, "LoadDAVModel", [40, ROW1], {"checkpoint": MODEL, "precision": "auto"}, width=340)
+    g.add(2, "DAV_LoadVideo", [40, g.below(1)],
+          {"video": VIDEO, "start_frame": 0, "end_frame": 32, "stride": 1, "max_resolution": 0}, width=340)
+    g.group("1 · Model and plate", [1, 2])
+    g.add(3, "VideoToLatent", [440, ROW1], {"max_resolution": 960, "chunk_size": 16},
           {"dav_model": (1, 0), "images": (2, 0)})
-    g.add(4, "FlowMatchDepthSampler", [440, 250], {"steps": 3, "seed": 0, "ensemble": 1},
+    g.add(4, "FlowMatchDepthSampler", [440, g.below(3)], {"steps": 3, "seed": 0, "ensemble": 1},
           {"dav_model": (1, 0), "video_latents": (3, 0)})
-    g.add(5, "DAV_DecodeDepth", [440, 460],
+    g.add(5, "DAV_DecodeDepth", [440, g.below(4)],
           {"output": "disparity", "normalization": "shot", "near": 1.0, "far": 0.0, "chunk_size": 16,
            "decode_overlap": 2}, {"dav_model": (1, 0), "depth_latents": (4, 0)})
-    g.group("3 · Normals and relighting", [820, 20, 760, 700])
-    g.add(6, "DAV_DepthToNormals", [840, 80], {"depth_is": "disparity", "fov_degrees": 60.0, "near": 1.0,
-                                               "far": 10.0}, {"depth": (5, 0)})
-    g.add(7, "DAV_Relight", [840, 280],
+    g.group("2 · Short-clip depth (≤ 32 frames)", [3, 4, 5])
+    g.add(6, "DAV_DepthToNormals", [860, ROW1], {"depth_is": "disparity", "fov_degrees": 60.0, "near": 1.0,
+                                                 "far": 10.0}, {"depth": (5, 0)})
+    g.add(7, "DAV_Relight", [860, g.below(6)],
           {"azimuth": -60.0, "elevation": 25.0, "light_color": "#ffd9a0", "intensity": 1.2, "ambient": 0.55,
            "azimuth_end": 60.0, "mix": 1.0}, {"images": (2, 0), "normals": (6, 0)})
-    g.add(8, "PreviewImage", [1200, 80], {}, {"images": (6, 0)}, title="Normals preview")
-    g.add(9, "SaveImage", [1200, 280], {"filename_prefix": "dav/vfx_relighting/relit"}, {"images": (7, 0)},
-          title="Save relit plate")
-    g.group("4 · Depth for compositing", [20, 740, 1560, 360])
-    g.add(10, "DepthToColormap", [440, 800], {"colormap": "turbo", "invert": False, "normalization": "shot"},
+    g.add(8, "PreviewImage", [1220, ROW1], {}, {"images": (6, 0)}, title="Normals preview")
+    g.add(9, "SaveImage", [1220, g.below(8)], {"filename_prefix": "dav/vfx_relighting/relit"},
+          {"images": (7, 0)}, title="Save relit plate")
+    g.group("3 · Normals and relighting", [6, 7, 8, 9])
+    row2 = g.next_row()
+    g.add(10, "DepthToColormap", [440, row2], {"colormap": "turbo", "invert": False, "normalization": "shot"},
           {"depth": (5, 0)})
-    g.add(11, "PreviewImage", [800, 800], {}, {"images": (10, 0)}, title="Depth preview")
-    g.add(12, "DAV_SaveDepth", [1200, 800],
+    g.add(11, "PreviewImage", [800, row2], {}, {"images": (10, 0)}, title="Depth preview")
+    g.add(12, "DAV_SaveDepth", [1220, row2],
           {"format": "exr", "filename_prefix": "dav/vfx_relighting/depth_exr", "values": "disparity",
            "colormap": "Spectral", "fps": 24.0, "overwrite": True}, {"depth": (5, 0), "source": (2, 1)})
-    g.note(13, [40, 800], (
+    g.note(13, [40, row2], (
         "Depth Any Video: VFX relighting\n\n"
         "Depth -> camera-space normals (set the plate's field of view) -> a directional light that sweeps from "
         "azimuth to azimuth_end over the shot, plus ambient, composited over the plate.\n"
@@ -246,6 +356,7 @@ def vfx_relighting() -> Graph:
         "The short-clip sampler takes up to 32 frames; for longer shots use Keyframe Depth + Depth Interpolate "
         "Window (see long_video_depth.json)."
     ), size=(360, 280))
+    g.group("4 · Depth for compositing", [13, 10, 11, 12])
     return g
 
 

@@ -22,13 +22,17 @@ class DepthSettings:
     steps: int = 3
     seed: int = 0
     ensemble: int = 1
-    max_resolution: int | None = 960
+    max_resolution: int | None = 0  # long side the model sees; 0: the model's own (see model_resolution)
     chunk_size: int = 16  # frames per VAE encode/decode call
     decode_overlap: int = 2  # frames shared by neighbouring VAE decode chunks
 
     def __post_init__(self) -> None:
         if not 1 <= self.steps <= 50:
             raise ValueError(f"steps must be in 1..50, got {self.steps}")
+        if self.max_resolution is not None and self.max_resolution < 0:
+            raise ValueError(
+                f"max_resolution must be 0 (the model's own), None (no limit) or >= 64, got {self.max_resolution}"
+            )
         if not 1 <= self.ensemble <= 32:
             raise ValueError(f"ensemble must be in 1..32, got {self.ensemble}")
         if self.chunk_size < 1:
@@ -52,6 +56,17 @@ def frames_to_tensor(frames) -> torch.Tensor:
     return frames.permute(0, 3, 1, 2).clamp(0, 1) * 2 - 1
 
 
+DEFAULT_RESOLUTION = 960  # the published model's processing resolution (long side)
+
+
+def model_resolution(max_resolution: int | None, model: DAVModel) -> int | None:
+    """The long side frames are resized to: ``max_resolution``, or for 0 the model's own
+    ``processing_resolution`` (``DEFAULT_RESOLUTION`` when the checkpoint states none); None: no limit."""
+    if max_resolution == 0:
+        return model.processing_resolution or DEFAULT_RESOLUTION
+    return max_resolution
+
+
 @torch.inference_mode()
 def predict_depth_window(model: DAVModel, frames, settings: DepthSettings = DepthSettings()) -> torch.Tensor:
     """Relative disparity [T,H,W] in [0,1] (near = 1) for frames [T,H,W,3] in [0,1], at the input size.
@@ -61,7 +76,8 @@ def predict_depth_window(model: DAVModel, frames, settings: DepthSettings = Dept
     """
     video = frames_to_tensor(frames)  # [T,3,H,W]
     min_size = MIN_SINGLE_FRAME_SIZE if video.shape[0] == 1 else 0
-    geometry = FrameGeometry.plan(*video.shape[-2:], settings.max_resolution, min_size=min_size)
+    resolution = model_resolution(settings.max_resolution, model)
+    geometry = FrameGeometry.plan(*video.shape[-2:], resolution, min_size=min_size)
     latents = encode_frames(model.vae, geometry.to_model(video), settings.chunk_size)[None]  # [1,T,4,h,w]
     return predict_from_latents(model, latents, geometry, settings)
 

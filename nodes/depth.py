@@ -76,8 +76,9 @@ class VideoToLatent:
                 "dav_model": MODEL_INPUT,
                 "images": ("IMAGE", {"tooltip": "The clip as an image batch (one image per frame, all the same size)"}),
                 "max_resolution": _tip(
-                    "INT", 960, "The longer side the model works at (frames are downscaled, never cropped; "
-                    "depth comes back at the input size). Lower = faster, less detail", min=64, max=4096, step=64,
+                    "INT", 0, "The longer side the model works at (frames are downscaled, never cropped; "
+                    "depth comes back at the input size). 0 = the model's own (64 for the bundled model, "
+                    "960 for Depth Any Video). Lower = faster, less detail", min=0, max=4096, step=64,
                 ),
                 "chunk_size": CHUNK,
             }
@@ -90,8 +91,8 @@ class VideoToLatent:
     CATEGORY = CATEGORY
     DESCRIPTION = "Encodes every frame once with the model's VAE, in chunks."
 
-    def encode(self, dav_model, images, max_resolution=960, chunk_size=16):
-        from dav_core.depth import frames_to_tensor
+    def encode(self, dav_model, images, max_resolution=0, chunk_size=16):
+        from dav_core.depth import frames_to_tensor, model_resolution
         from dav_core.models.vae import encode_frames
         from dav_core.resize import MIN_SINGLE_FRAME_SIZE, FrameGeometry
 
@@ -104,8 +105,10 @@ class VideoToLatent:
             )
         video = frames_to_tensor(images)  # [T,3,H,W] in [-1,1]
         min_size = MIN_SINGLE_FRAME_SIZE if video.shape[0] == 1 else 0
-        geometry = FrameGeometry.plan(*video.shape[-2:], max_resolution, min_size=min_size)
         model = dav_model.acquire()
+        geometry = FrameGeometry.plan(
+            *video.shape[-2:], model_resolution(max_resolution, model), min_size=min_size
+        )
         chunks = video.split(max(1, chunk_size))
         bar = _comfy.progress_bar(len(chunks))
         latents = []

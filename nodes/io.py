@@ -221,8 +221,9 @@ class DAV_VideoDepthToFiles:
                 "video": _video_combo(),
                 **FRAME_INPUTS,
                 "max_resolution": _tip(
-                    "INT", 960, "The longer side the model works at; depth is written at the video's size",
-                    min=64, max=4096, step=64,
+                    "INT", 0, "The longer side the model works at; depth is written at the video's size. "
+                    "0 = the model's own (64 for the bundled model, 960 for Depth Any Video)",
+                    min=0, max=4096, step=64,
                 ),
                 "steps": STEPS,
                 "seed": SEED,
@@ -263,7 +264,7 @@ class DAV_VideoDepthToFiles:
         except (OSError, ValueError, TypeError):
             return float("nan")
 
-    def run(self, dav_model, video, start_frame=0, end_frame=0, stride=1, max_resolution=960, steps=3, seed=0,
+    def run(self, dav_model, video, start_frame=0, end_frame=0, stride=1, max_resolution=0, steps=3, seed=0,
             ensemble=1, window=8, overlap=0, max_keyframes_per_pass=32, format="png16", preview_mp4=True,
             filename_prefix="dav/shot", resume=True, chunk_size=16):
         from dav_core.io.writers import make_writer

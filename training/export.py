@@ -13,11 +13,18 @@ from pathlib import Path
 from dav_core.models.loading import load_dav, save_bundle
 
 
-def export_bundle(source: str | Path, out: str | Path) -> Path:
+def export_bundle(source: str | Path, out: str | Path, processing_resolution: int | None = None) -> Path:
+    """Bundle ``source``; ``processing_resolution`` (long side the model was trained for) goes in the
+    metadata, where ``--max-resolution 0`` finds it."""
     source = Path(source)
     if (source / "model" / "unet").is_dir():
         source = source / "model"
-    save_bundle(load_dav(source), out)
+    model = load_dav(source)
+    if processing_resolution is not None:
+        if processing_resolution < 64:
+            raise ValueError(f"--processing-resolution must be >= 64, got {processing_resolution}")
+        model.processing_resolution = processing_resolution
+    save_bundle(model, out)
     return Path(out)
 
 
@@ -25,8 +32,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m training.export", description=__doc__.split("\n")[0])
     parser.add_argument("source")
     parser.add_argument("out")
+    parser.add_argument(
+        "--processing-resolution", type=int, default=None, help="long side the model was trained for"
+    )
     args = parser.parse_args(argv)
-    print(export_bundle(args.source, args.out))
+    print(export_bundle(args.source, args.out, args.processing_resolution))
 
 
 if __name__ == "__main__":

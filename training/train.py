@@ -544,6 +544,7 @@ class Trainer:
         if not is_main():
             return
         model = self.dav_model()
+        model.processing_resolution = self.cfg.get("export", {}).get("processing_resolution")
         save_folder(model, folder)
         bundle = self.cfg.get("export", {}).get("bundle")
         if bundle:

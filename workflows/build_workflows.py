@@ -281,7 +281,7 @@ def long_video_depth() -> Graph:
     g.add(1, "LoadDAVModel", [40, ROW1], {"checkpoint": MODEL, "precision": "auto"}, width=340)
     g.add(2, "DAV_LoadVideo", [40, g.below(1)], {"video": VIDEO, **FRAMES, "max_resolution": 0}, width=340)
     g.group("1 · Model and clip", [1, 2])
-    g.add(3, "VideoToLatent", [440, ROW1], {"max_resolution": 960, "chunk_size": 16},
+    g.add(3, "VideoToLatent", [440, ROW1], {"max_resolution": 0, "chunk_size": 16},
           {"dav_model": (1, 0), "images": (2, 0)})
     g.add(4, "KeyframeDepth", [440, g.below(3)],
           {"steps": 3, "seed": 0, "ensemble": 1, "window": 8, "overlap": 0, "max_keyframes_per_pass": 32,
@@ -300,7 +300,7 @@ def long_video_depth() -> Graph:
     g.group("3 · Review and save (EXR frames numbered like the source)", [7, 8, 9])
     row2 = g.next_row()
     g.add(10, "DAV_VideoDepthToFiles", [40, row2],
-          {"video": VIDEO, **FRAMES, "max_resolution": 960, "steps": 3, "seed": 0, "ensemble": 1,
+          {"video": VIDEO, **FRAMES, "max_resolution": 0, "steps": 3, "seed": 0, "ensemble": 1,
            "window": 8, "overlap": 0, "max_keyframes_per_pass": 32, "format": "png16", "preview_mp4": True,
            "filename_prefix": "dav/long_video_depth/png16", "resume": True, "chunk_size": 16},
           {"dav_model": (1, 0)}, width=360)
@@ -324,7 +324,7 @@ def vfx_relighting() -> Graph:
     g.add(2, "DAV_LoadVideo", [40, g.below(1)],
           {"video": VIDEO, "start_frame": 0, "end_frame": 32, "stride": 1, "max_resolution": 0}, width=340)
     g.group("1 · Model and plate", [1, 2])
-    g.add(3, "VideoToLatent", [440, ROW1], {"max_resolution": 960, "chunk_size": 16},
+    g.add(3, "VideoToLatent", [440, ROW1], {"max_resolution": 0, "chunk_size": 16},
           {"dav_model": (1, 0), "images": (2, 0)})
     g.add(4, "FlowMatchDepthSampler", [440, g.below(3)], {"steps": 3, "seed": 0, "ensemble": 1},
           {"dav_model": (1, 0), "video_latents": (3, 0)})

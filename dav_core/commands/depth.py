@@ -29,7 +29,11 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("--ensemble", type=int, default=1, help="samples combined per keyframe, 1..32 (default 1)")
     p.add_argument(
-        "--max-resolution", type=int, default=960, help="long side seen by the model (default 960)"
+        "--max-resolution",
+        type=int,
+        default=0,
+        help="long side seen by the model; 0 (default): the model's own (64 for the bundled model, "
+        "960 for the published one)",
     )
     p.add_argument(
         "--format",

@@ -49,7 +49,11 @@ def register(subparsers) -> None:
     p.add_argument("--steps", type=int, default=3, help="Euler steps, 1..50 (default 3)")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument(
-        "--max-resolution", type=int, default=960, help="long side seen by the model (default 960)"
+        "--max-resolution",
+        type=int,
+        default=0,
+        help="long side seen by the model; 0 (default): the model's own (64 for the bundled model, "
+        "960 for the published one)",
     )
     p.add_argument("--max-clips", type=int, default=None, help="evaluate only the first N clips")
     p.add_argument(
@@ -261,8 +265,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--max-clips must be >= 1, got {args.max_clips}")
     if args.window < 2:
         raise ValueError(f"--window must be >= 2, got {args.window}")
-    if args.max_resolution is not None and args.max_resolution < 1:
-        raise ValueError(f"--max-resolution must be >= 1, got {args.max_resolution}")
+    if args.max_resolution is not None and args.max_resolution != 0 and args.max_resolution < 64:
+        raise ValueError(f"--max-resolution must be 0 (the model's own) or >= 64, got {args.max_resolution}")
     if not 0 <= args.min_depth < args.max_depth:
         raise ValueError(f"need 0 <= --min-depth < --max-depth, got {args.min_depth} and {args.max_depth}")
     data = Path(args.data)

@@ -17,7 +17,13 @@ import torch
 
 from ..decoding import ChunkedDecoder
 from ..denoise import denoise_latents
-from ..depth import DepthSettings, frames_to_tensor, predict_depth_window, predict_from_latents
+from ..depth import (
+    DepthSettings,
+    frames_to_tensor,
+    model_resolution,
+    predict_depth_window,
+    predict_from_latents,
+)
 from ..ensemble import ensemble_disparity, fit_scale_shift
 from ..models.loading import DAVModel
 from ..models.vae import encode_frames, encode_normalized_depth, latents_to_disparity
@@ -328,7 +334,8 @@ def stream_depth(
     source = as_frame_source(frames, num_frames)
     height, width = source.frame_size
     min_size = MIN_SINGLE_FRAME_SIZE if source.num_frames == 1 else 0
-    geometry = FrameGeometry.plan(height, width, settings.max_resolution, min_size=min_size)
+    resolution = model_resolution(settings.max_resolution, model)
+    geometry = FrameGeometry.plan(height, width, resolution, min_size=min_size)
     if source.reiterable:
         total_frames = source.num_frames
     else:  # one-shot: encode everything now (latents stay on the CPU), then plan

@@ -60,6 +60,7 @@ class DAVModel:
     unet_interp: UNetSpatioTemporalRopeConditionModel | None = None
     scheduler_config: dict = field(default_factory=lambda: dict(DEFAULT_SCHEDULER_CONFIG))
     source: str = ""
+    processing_resolution: int | None = None  # long side the model was trained for (None: not stated)
 
     @property
     def device(self) -> torch.device:
@@ -302,7 +303,8 @@ def _load_bundle(path: Path, dtype, device, components) -> DAVModel:
     scheduler = (
         json.loads(metadata["scheduler"]) if "scheduler" in metadata else dict(DEFAULT_SCHEDULER_CONFIG)
     )
-    return DAVModel(scheduler_config=scheduler, **loaded)
+    resolution = int(metadata["processing_resolution"]) if "processing_resolution" in metadata else None
+    return DAVModel(scheduler_config=scheduler, processing_resolution=resolution, **loaded)
 
 
 def load_dav_components(
@@ -325,6 +327,8 @@ def load_dav_components(
 def save_bundle(model: DAVModel, path: str | Path) -> None:
     """Write ``model`` as one safetensors file with prefixed keys and configs in the metadata."""
     tensors, metadata = {}, {"format": "pt", "scheduler": json.dumps(model.scheduler_config)}
+    if model.processing_resolution is not None:
+        metadata["processing_resolution"] = str(int(model.processing_resolution))
     for name in ("unet", "unet_interp", "vae"):
         module = getattr(model, name)
         if module is None:

@@ -3,8 +3,8 @@
 Needs the venv made by ``tests/comfy_engine/setup_venv.sh`` (at ``$DAV_COMFY_VENV`` or
 ``~/.cache/dav_comfy_engine/venv``). Under CI (CI set) a missing venv fails; locally the test skips.
 The server is started on 127.0.0.1 with a copy of this pack in a custom_nodes folder named by an
-extra_model_paths.yaml; every API-format workflow in workflows/api is posted to /prompt with the tiny
-reference model and a generated sample clip, and the files written are checked.
+extra_model_paths.yaml; every API-format workflow in workflows/api is posted to /prompt as shipped (the
+bundled default model) on a generated sample clip, and the files written are checked.
 """
 
 from __future__ import annotations
@@ -136,7 +136,8 @@ def test_pack_imports_and_every_node_is_listed(server):
     assert not missing, f"nodes missing from /object_info: {sorted(missing)}\n{log[-4000:]}"
     for node_id in NODE_CLASS_MAPPINGS:
         assert info[node_id]["category"] == "DepthAnyVideo"
-    assert "tiny_dav" in info["LoadDAVModel"]["input"]["required"]["checkpoint"][0]
+    checkpoints = info["LoadDAVModel"]["input"]["required"]["checkpoint"][0]
+    assert checkpoints[0] == "dav_tiny.safetensors (bundled)" and "tiny_dav" in checkpoints
     assert info["DAV_LoadVideo"]["input"]["required"]["video"][0] == ["sample.mp4"]
 
 
@@ -192,9 +193,6 @@ def _run(server, prompt) -> dict:
 
 def _workflow(name: str) -> dict:
     prompt = json.loads((REPO / "workflows" / "api" / f"{name}.json").read_text())
-    for node in prompt.values():  # the bundled default model is not trained yet: the tiny reference model
-        if node["class_type"] == "LoadDAVModel":
-            node["inputs"]["checkpoint"] = "tiny_dav"
     return prompt
 
 

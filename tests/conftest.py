@@ -22,6 +22,16 @@ def _require_reference() -> Path:
     return REFERENCE
 
 
+@pytest.fixture(scope="module")
+def single_thread():
+    """One intra-op thread for a module: the tensors in these tests are tiny, and more threads only add
+    OpenMP contention on a shared 2-core machine. Use with ``pytestmark = pytest.mark.usefixtures(...)``."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
     return _require_reference()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 import torch
@@ -14,20 +12,14 @@ from dav_core.models.default import BUNDLED_MODEL, default_model_path
 from dav_core.models.loading import load_dav
 from dav_core.synthetic import generate_clip
 
+pytestmark = pytest.mark.usefixtures("single_thread")
+
 # Seeds far from the training set (clips 0..999) and from the evaluation set (900000..900031).
 HELD_OUT_SEEDS = (990001, 990002, 990003, 990004)
 # Measured on these clips: bundled model AbsRel 0.145, delta1 0.807; the random-weight tiny reference
 # model (same pipeline, untrained) AbsRel 0.429, delta1 0.294.
 ABS_REL_MAX = 0.2
 DELTA1_MIN = 0.7
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _single_thread() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")

@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from dav_core.cli import main
 from dav_core.commands.evaluate import METHODS, parse_methods, score_prediction
 from dav_core.synthetic import SyntheticClip, generate_clip, load_clip, write_clip
 from dav_core.synthetic.dataset import clip_dirname
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _single_thread() -> Iterator[None]:
-    """Tiny tensors on a shared 2-core machine: intra-op threads only add contention."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import colorsys
 import functools
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -35,6 +34,8 @@ from dav_core.filtering import (
     image_edges,
     validate_clip,
 )
+
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 SEEDS = (0, 1, 2)
 T = 16
@@ -83,15 +84,6 @@ def shift_depth(depth: np.ndarray, dy: int, dx: int) -> np.ndarray:
     h, w = depth.shape[1:]
     out[:, dy:, dx:] = depth[:, : h - dy, : w - dx]
     return out
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _single_thread() -> Iterator[None]:
-    """The tensors here are tiny; intra-op threads only add OpenMP contention on a busy machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,13 @@ slow camera, a 4 px shift in a low-contrast street): see the docstring for the c
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
-import torch
 
 from dav_core.filtering import EDGE_MISALIGNMENT, SCENE_CUT, TEMPORAL_MISALIGNMENT, ClipFilter
+
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 synthetic = pytest.importorskip("dav_core.synthetic")
 
@@ -48,14 +48,6 @@ def engine_clip(scene_type: str, seed: int, size: int) -> tuple[np.ndarray, np.n
         seed, frames=FRAMES + 2, size=(size, size), backend=_backend(), scene_type=scene_type
     )
     return clip.rgb, clip.depth
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _single_thread() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module", autouse=True)

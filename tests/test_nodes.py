@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 import torch
 
+pytestmark = pytest.mark.usefixtures("single_thread")
+
 REPO = Path(__file__).resolve().parents[1]
 NODE_IDS = {
     "LoadDAVModel", "VideoToLatent", "FlowMatchDepthSampler", "KeyframeDepth", "DepthInterpolateWindow",
@@ -84,15 +86,6 @@ def comfy(monkeypatch, tmp_path):
         monkeypatch.setitem(sys.modules, name, module)
     state.fp, state.models_dir, state.input, state.output = fp, models_dir / "depth_any_video", tmp_path / "input", tmp_path / "output"
     return state
-
-
-@pytest.fixture(scope="module", autouse=True)
-def single_thread():
-    """Tiny tensors: intra-op threads only stall on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from ..models.default import default_model_path
+from .options import add_keyframe_options, add_sampling_options
 
 logger = logging.getLogger(__name__)
 
@@ -25,16 +26,8 @@ def register(subparsers) -> None:
     p.add_argument("input", type=Path, help="video file, image, or folder of frames")
     p.add_argument("--output", "-o", type=Path, required=True, help="output folder")
     p.add_argument("--model", help="model folder, bundle .safetensors or hub id (default: the bundled model)")
-    p.add_argument("--steps", type=int, default=3, help="Euler steps, 1..50 (default 3)")
-    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    add_sampling_options(p)
     p.add_argument("--ensemble", type=int, default=1, help="samples combined per keyframe, 1..32 (default 1)")
-    p.add_argument(
-        "--max-resolution",
-        type=int,
-        default=0,
-        help="long side seen by the model; 0 (default): the model's own (64 for the bundled model, "
-        "960 for the published one)",
-    )
     p.add_argument(
         "--format",
         default="png16,mp4",
@@ -44,16 +37,7 @@ def register(subparsers) -> None:
         "--window", type=int, default=8, help="interpolation window incl. both keyframes (default 8)"
     )
     p.add_argument("--overlap", type=int, default=0, help="frames shared by neighbouring windows (default 0)")
-    p.add_argument(
-        "--keyframes-per-pass", type=int, default=32, help="keyframes denoised jointly (default 32)"
-    )
-    p.add_argument(
-        "--pass-chaining",
-        default="pin",
-        choices=["pin", "align", "none"],
-        help="how keyframe passes after the first keep the earlier passes' depth scale: pin the shared "
-        "keyframes along the flow (default), align by scale/shift afterwards, or none",
-    )
+    add_keyframe_options(p)
     p.add_argument(
         "--window-batch", type=int, default=8, help="interpolation windows per UNet batch (default 8)"
     )

@@ -23,6 +23,8 @@ import math
 import time
 from pathlib import Path
 
+from .options import add_keyframe_options, add_sampling_options
+
 logger = logging.getLogger(__name__)
 
 METHODS = ("keyframes", "windows", "per-frame")
@@ -46,15 +48,7 @@ def register(subparsers) -> None:
         default=",".join(METHODS),
         help=f"comma-separated methods from {', '.join(METHODS)} (default: all)",
     )
-    p.add_argument("--steps", type=int, default=3, help="Euler steps, 1..50 (default 3)")
-    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
-    p.add_argument(
-        "--max-resolution",
-        type=int,
-        default=0,
-        help="long side seen by the model; 0 (default): the model's own (64 for the bundled model, "
-        "960 for the published one)",
-    )
+    add_sampling_options(p)
     p.add_argument("--max-clips", type=int, default=None, help="evaluate only the first N clips")
     p.add_argument(
         "--window",
@@ -64,16 +58,7 @@ def register(subparsers) -> None:
         default=8,
         help="interpolation window of `keyframes` and window length of `windows` (default 8)",
     )
-    p.add_argument(
-        "--keyframes-per-pass", type=int, default=32, help="keyframes denoised jointly (default 32)"
-    )
-    p.add_argument(
-        "--pass-chaining",
-        default="pin",
-        choices=["pin", "align", "none"],
-        help="how keyframe passes after the first keep the earlier passes' depth scale: pin the shared "
-        "keyframes along the flow (default), align by scale/shift afterwards, or none",
-    )
+    add_keyframe_options(p)
     p.add_argument(
         "--max-depth", type=float, default=80.0, help="ignore GT depth beyond this (m, default 80)"
     )

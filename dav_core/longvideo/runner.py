@@ -29,21 +29,10 @@ from ..models.loading import DAVModel
 from ..models.vae import encode_frames, encode_normalized_depth, latents_to_disparity
 from ..resize import MIN_SINGLE_FRAME_SIZE, FrameGeometry
 from ..sampling import flow_match_sigmas, make_noise
-from .plan import InterpWindow, KeyframePass, VideoPlan, plan_long_video
+from .plan import PASS_CHAINING, InterpWindow, KeyframePass, VideoPlan, plan_long_video
 from .sources import FrameSource, as_frame_source
 
 logger = logging.getLogger(__name__)
-
-
-PASS_CHAINING = ("pin", "align", "none")
-"""How keyframe passes after the first keep the depth scale of the earlier ones:
-
-* ``pin`` -- the shared (already solved) keyframes are held on the flow trajectory at every step,
-  ``x = sigma * noise + (1 - sigma) * solved``, so the new keyframes are generated in their scale;
-* ``align`` -- each pass is denoised on its own, then decoded and mapped by one least-squares
-  scale/shift (in disparity) onto the shared keyframes, and re-encoded;
-* ``none`` -- passes are independent (a baseline for measurements).
-"""
 
 
 @dataclass(frozen=True)

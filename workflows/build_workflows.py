@@ -63,12 +63,17 @@ def widget_count(spec: dict) -> int:
     return sum(1 + (name in SEED_NAMES and kind == "INT") for name, kind in spec["inputs"] if is_widget(kind))
 
 
+def socket_rows(spec: dict) -> int:
+    """Rows of input/output sockets: linked inputs on the left beside outputs on the right."""
+    return max(len([i for i in spec["inputs"] if not is_widget(i[1])]), len(spec["outputs"]))
+
+
 def node_height(node_type: str) -> int:
     """Body height: the frontend's computeSize (20 per socket row, 24 per widget) plus a little slack."""
     if node_type in IMAGE_NODE_HEIGHT:
         return IMAGE_NODE_HEIGHT[node_type]
     spec = node_spec(node_type)
-    rows = max(len([i for i in spec["inputs"] if not is_widget(i[1])]), len(spec["outputs"]))
+    rows = socket_rows(spec)
     widgets = widget_count(spec)
     return 20 * rows + 24 * widgets + (14 if widgets else 6) + 10
 
@@ -78,7 +83,7 @@ def nodes2_height(node_type: str) -> int:
     if node_type in IMAGE_NODE_HEIGHT:
         return IMAGE_NODE_HEIGHT[node_type]
     spec = node_spec(node_type)
-    rows = max(len([i for i in spec["inputs"] if not is_widget(i[1])]), len(spec["outputs"]))
+    rows = socket_rows(spec)
     widgets = [kind for _, kind in spec["inputs"] if is_widget(kind)]
     return 38 + 20 * rows + 28 * len(widgets) + 8 * widgets.count("STRING")
 

@@ -77,6 +77,18 @@ def overlaps(a, b):
     return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
 
+def crossings(node_id, box, groups):
+    """The groups whose edge the node's box [x, y, w, h] crosses (overlapping it without being inside)."""
+    out = []
+    for gr in groups:
+        gb = gr["bounding"]
+        inside = (box[0] >= gb[0] and box[1] >= gb[1] and box[0] + box[2] <= gb[0] + gb[2]
+                  and box[1] + box[3] <= gb[1] + gb[3])
+        if overlaps(box, gb) and not inside:
+            out.append({"node": node_id, "group": gr["title"], "node_box": box, "group_box": gb})
+    return out
+
+
 def layout_checks(state, ui):
     """Node-node overlaps (title bar included), nodes outside their intended group, undersized nodes."""
     th = state["title_height"]
@@ -89,14 +101,7 @@ def layout_checks(state, ui):
             if overlaps(boxes[a], boxes[b]):
                 out["overlapping_nodes"].append([a, b])
     for n in state["nodes"]:
-        box = boxes[n["id"]]
-        for gr in state["groups"]:
-            gb = gr["bounding"]
-            inside = (box[0] >= gb[0] and box[1] >= gb[1] and box[0] + box[2] <= gb[0] + gb[2]
-                      and box[1] + box[3] <= gb[1] + gb[3])
-            if overlaps(box, gb) and not inside:
-                out["nodes_crossing_group_edge"].append({"node": n["id"], "group": gr["title"],
-                                                         "node_box": box, "group_box": gb})
+        out["nodes_crossing_group_edge"] += crossings(n["id"], boxes[n["id"]], state["groups"])
         cs = n["computed_size"]
         if isinstance(cs, list) and (cs[0] > n["size"][0] + 0.5 or cs[1] > n["size"][1] + 0.5):
             out["undersized_nodes"].append({"node": n["id"], "size": n["size"], "computed": cs})
@@ -118,13 +123,7 @@ def dom_layout_checks(state):
             if overlaps(boxes[a], boxes[b]):
                 out["overlapping_nodes"].append([a, b, boxes[a], boxes[b]])
     for nid, box in boxes.items():
-        for gr in state["groups"]:
-            gb = gr["bounding"]
-            inside = (box[0] >= gb[0] and box[1] >= gb[1] and box[0] + box[2] <= gb[0] + gb[2]
-                      and box[1] + box[3] <= gb[1] + gb[3])
-            if overlaps(box, gb) and not inside:
-                out["nodes_crossing_group_edge"].append({"node": nid, "group": gr["title"], "node_box": box,
-                                                         "group_box": gb})
+        out["nodes_crossing_group_edge"] += crossings(nid, box, state["groups"])
     return out
 
 

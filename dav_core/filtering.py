@@ -12,7 +12,7 @@ Following the Depth Any Video data pipeline, a (RGB, depth) training clip is rej
   ``t + lag`` with image frame ``t`` nor the correlation between RGB and depth motion maps may peak
   clearly away from lag 0.
 
-Thresholds and the score ranges measured on clips from the synthetic engine are in :class:`ClipFilter`.
+How the default thresholds were calibrated: ``docs/clip_filter_calibration.md``.
 
 Inputs are numpy arrays: ``rgb`` uint8 ``[T,H,W,3]`` and ``depth`` float ``[T,H,W]`` in metres, where
 ``inf`` or ``<= 0`` marks invalid pixels (NaN is rejected: mark invalid pixels explicitly).
@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from kornia.color import rgb_to_grayscale
-from kornia.filters import canny, gaussian_blur2d, spatial_gradient
+from kornia.filters import gaussian_blur2d, spatial_gradient
 
 logger = logging.getLogger(__name__)
 
@@ -145,100 +145,6 @@ def _gradient_magnitude(x: torch.Tensor) -> torch.Tensor:
     blurred = gaussian_blur2d(x, (5, 5), (1.0, 1.0))
     grad = spatial_gradient(blurred, normalized=False)  # [B,1,2,H,W]
     return grad.norm(dim=2)
-
-
-def _canny_edges(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
-    """Canny with a single hysteresis step: ``[B,1,H,W] -> bool [B,H,W]``.
-
-    A pixel is an edge if it survives non-maximum suppression above ``high``, or above ``low`` next to
-    such a pixel (kornia's iterative hysteresis loop is far slower on CPU).
-    """
-    _, graded = canny(x, low_threshold=low, high_threshold=high, hysteresis=False)  # 0 / 0.5 weak / 1 strong
-    strong = graded >= 1.0  # [B,1,H,W]
-    near_strong = F.max_pool2d(strong.float(), 3, stride=1, padding=1) > 0
-    return (strong | ((graded > 0) & near_strong))[:, 0]
-
-
-def image_edges(rgb: np.ndarray, quantile: float = 0.85, min_magnitude: float = 0.1) -> torch.Tensor:
-    """Canny edges of the grayscale frames in ``[0,1]``, bool ``[T,H,W]``.
-
-    Thresholds adapt per frame: ``high`` is the ``quantile`` of the frame's gradient magnitude (before
-    non-maximum suppression), at least ``min_magnitude``, and ``low = high / 2``, so only the strongest
-    image edges count and texture inside objects mostly does not.
-    """
-    if not 0.0 < quantile < 1.0:
-        raise ValueError(f"quantile must be in (0, 1), got {quantile}")
-    if not min_magnitude > 0.0:
-        raise ValueError(f"min_magnitude must be > 0, got {min_magnitude}")
-    x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(0, 3, 1, 2).float() / 255.0  # [T,3,H,W]
-    gray = rgb_to_grayscale(x)  # [T,1,H,W]
-    magnitude = _gradient_magnitude(gray)  # [T,1,H,W]
-    highs = torch.quantile(magnitude.flatten(1), quantile, dim=1).clamp_min(min_magnitude)  # [T]
-    # the Canny magnitude is linear in the input: scaling frame k by 0.5/high_k turns its thresholds
-    # (high_k/2, high_k) into fixed (0.25, 0.5), so all frames go through one batched call
-    scaled = gray * (0.5 / highs)[:, None, None, None]  # [T,1,H,W]
-    return _canny_edges(scaled, 0.25, 0.5)
-
-
-def depth_edges(depth: np.ndarray, low: float, high: float, border_px: int = 3) -> torch.Tensor:
-    """Strong Canny edges of log-depth (scale invariant), bool ``[T,H,W]``.
-
-    A depth ratio ``r`` across a step gives a magnitude of about ``2.6 * ln(r)``. Edges within
-    ``border_px`` of invalid pixels or of the frame border are dropped, since filled-in invalid regions
-    and padding create artificial discontinuities.
-    """
-    log_d, valid = _valid_log_depth(depth)
-    edges = _canny_edges(log_d[:, None], low, high)  # [T,H,W]
-    pad = F.pad((~valid).float()[:, None], (border_px,) * 4, value=1.0)  # [T,1,H+2b,W+2b], border = invalid
-    near_invalid = F.max_pool2d(pad, 2 * border_px + 1, stride=1)[:, 0] > 0  # [T,H,W]
-    return edges & ~near_invalid
-
-
-def _dilate(mask: torch.Tensor, radius: int) -> torch.Tensor:
-    """Binary dilation of ``[T,H,W]`` with a ``(2r+1)^2`` square."""
-    if radius <= 0:
-        return mask
-    return F.max_pool2d(mask.float()[:, None], 2 * radius + 1, stride=1, padding=radius)[:, 0] > 0
-
-
-def edge_agreement(img_edges: torch.Tensor, dep_edges: torch.Tensor, tolerance_px: int) -> torch.Tensor:
-    """Per-frame fraction of depth-edge pixels with an image edge within ``tolerance_px``, ``[T]`` (NaN if none)."""
-    near = _dilate(img_edges, tolerance_px)  # [T,H,W]
-    hits = (dep_edges & near).flatten(1).sum(1).float()  # [T]
-    total = dep_edges.flatten(1).sum(1).float()  # [T]
-    return torch.where(total > 0, hits / total.clamp_min(1), torch.full_like(total, float("nan")))
-
-
-def edge_offset_scores(img_edges: torch.Tensor, dep_edges: torch.Tensor, search_px: int) -> torch.Tensor:
-    """Agreement for every offset, ``[2S+1,2S+1]``: entry ``(dy+S, dx+S)`` is the fraction of depth-edge
-    pixels ``p`` (pooled over frames) with an image edge exactly at ``p + (dy, dx)``.
-
-    No tolerance here, so the peak is sharp; computed as one cross-correlation over all frames.
-    """
-    s = search_px
-    total = float(dep_edges.sum())
-    if total == 0:
-        return torch.zeros(2 * s + 1, 2 * s + 1)
-    img = F.pad(img_edges.float(), (s, s, s, s))[None]  # [1,T,H+2S,W+2S]
-    out = F.conv2d(img, dep_edges.float()[None])  # [1,1,2S+1,2S+1]; conv2d is a cross-correlation
-    return out[0, 0] / total
-
-
-def best_edge_offset(scores: torch.Tensor, rel_tol: float = 0.02) -> tuple[int, int]:
-    """Offset ``(dy, dx)`` maximising :func:`edge_offset_scores`; among offsets within ``rel_tol`` of the
-    max, the shortest. Depth edges at ``p`` match image edges at ``p + (dy, dx)``: depth shifted right by
-    4 px relative to the image gives ``dx = -4``."""
-    s = scores.shape[0] // 2
-    peak = float(scores.max())
-    candidates = torch.nonzero(scores >= peak * (1 - rel_tol)) - s  # [N,2]
-    norms = candidates.abs().max(dim=1).values * 100 + candidates.abs().sum(dim=1)  # Chebyshev, then L1
-    dy, dx = candidates[int(norms.argmin())].tolist()
-    return int(dy), int(dx)
-
-
-# ----------------------------------------------------------------------------------------------
-# spatial alignment, reference-relative (what check_clip uses)
-# ----------------------------------------------------------------------------------------------
 
 
 def depth_discontinuities(depth: np.ndarray, threshold: float = 0.1, border_px: int = 2) -> torch.Tensor:
@@ -402,56 +308,13 @@ class ClipFilter:
     Misalignment is scored relative to a reference, not in absolute terms: the colour-gradient profile
     around the occlusion edges of the depth (:func:`edge_profile`) is compared at offset 0 against random
     offsets (``edge_contrast``), against the best offset along each axis (``edge_offset_gain``), and
-    against depth frames 1-3 earlier or later (``edge_lag_gain``). How textured or low-contrast a scene
-    is then cancels out. (The earlier absolute Canny agreement, 80% of depth edges on image edges,
-    rejected 19 of 28 clean engine clips; it is kept as ``min_edge_agreement``, off by default.)
-
-    Calibration (2026-11, ``dav_core.synthetic.generate_clip(seed, frames=18, backend="gl")``, first 16
-    frames; 28 clips: room, corridor, street, terrain x 3-4 seeds x 64x64 and 128x128; corrupted
-    versions: two clips of the same size spliced at frame 8, depth 2 frames late / early, depth shifted
-    4 px right / down, depth of another clip of the same size). Clean clips all pass; caught per
-    corruption: splice 28/28, lag +2 23/28, lag -2 21/28, shift x 17/28, shift y 13/28, foreign depth
-    21/28. The misses are clips where the corruption is (nearly) invisible: a slow camera (2 frames
-    move nothing), few or low-contrast occlusion edges (3 clean clips have none: the edge checks report
-    NaN and pass). Score ranges, clean vs corrupted:
-
-    * ``max_content_score`` (PySceneDetect): clean 1.3-11.1, spliced 24.3-68.4 (threshold 20, was 27,
-      which missed a spliced pair of terrain clips).
-    * ``max_log_depth_jump``: clean <= 0.05, spliced 0.01-1.76 (threshold 0.5; a backup for splices).
-    * ``edge_contrast``: clean 1.15-2.43 (median 1.75), foreign depth 0.66-1.16 (median 1.02), depth
-      shifted 4 px 0.74-1.99, lag 2 0.81-2.30 (threshold 1.10; margin 0.05 to the lowest clean clip,
-      a low-contrast street).
-    * ``edge_offset_gain``: clean 1.00-1.46 (exactly 1 for 17 of 25 measurable clips), depth shifted 4 px
-      1.00-3.36 (median 1.51 along x, 1.58 along y) with the peak at the shift (threshold 1.7, flagged
-      only when the peak is more than ``max_edge_offset_px`` from 0; 1.6 would catch 2 more y shifts
-      but 24 held-out clean clips reached 1.57).
-    * ``edge_lag_gain``: clean 0.00-0.19 (exactly 0 for 18 of 25), lag 2 0.00-1.05 (median 0.27 / 0.15 for
-      late / early), peaking at the right lag in 34 of 50 (threshold 0.25).
-    * motion correlation gain of the best lag over lag 0 (``lag_margin``): clean 0.00-0.07, lag 2
-      0.01-0.42 (median 0.13; the best lag is right in 51 of 56) (threshold 0.10, was 0.15).
-
-    Held out (24 more clips, 16 frames, other seeds): 23 pass; ``edge_contrast`` 1.15-3.51,
-    ``edge_offset_gain`` <= 1.57, ``edge_lag_gain`` <= 0.11. The one rejection is a room clip (seed 17920,
-    128x128) with PySceneDetect content 39 at frames 7-9, above the old threshold 27 as well: a sudden
-    change inside the engine's clip, not a filter artefact of the edge checks (not investigated further).
-
-    On the toy clips of ``tests/test_filtering.py`` (8 seeds) the margins are wide: ``edge_contrast``
-    clean 2.51-2.97, foreign 0.92-1.05; ``edge_offset_gain`` shifted 2.66-3.63; ``edge_lag_gain`` lag 2
-    1.19-1.78. None of this was measured on real footage (compression, motion blur, imperfect depth
-    from sensors or reconstruction): re-check the thresholds there before relying on them.
+    against depth frames 1-3 earlier or later (``edge_lag_gain``), so how textured or low-contrast a scene
+    is cancels out. Calibration and measured score ranges: ``docs/clip_filter_calibration.md``.
 
     Attributes:
         scene_threshold: PySceneDetect ``ContentDetector`` threshold (mean HSV change, 0-255 scale).
         use_scenedetect: run PySceneDetect (needs ``scenedetect`` and OpenCV); the depth-jump check runs always.
         max_log_depth_jump: max ``|delta median log depth|`` between neighbours; 0.5 = a factor of 1.65.
-        image_edge_quantile: per-frame quantile of the image gradient magnitude used as Canny high threshold.
-        image_min_magnitude: floor for that threshold (unnormalised Sobel after blur; a unit step gives ~2.6).
-        depth_canny: Canny (low, high) on log-depth for the legacy agreement check; a depth ratio r gives
-            a magnitude of about 2.6*ln(r).
-        edge_tolerance_px: legacy check: an image edge within this many pixels agrees with a depth edge.
-        min_edge_agreement: legacy check (image_edge_quantile, image_min_magnitude, depth_canny,
-            edge_tolerance_px): min median per-frame fraction of Canny depth edges on Canny image edges;
-            0 (default) turns it off.
         depth_edge_threshold: relative second difference of disparity marking an occlusion edge
             (:func:`depth_discontinuities`); 0.1 keeps depth steps of >= ~1.1x.
         min_depth_edge_px: frames with fewer depth-edge pixels are not scored (flat scenes).
@@ -469,11 +332,6 @@ class ClipFilter:
     scene_threshold: float = 20.0
     use_scenedetect: bool = True
     max_log_depth_jump: float = 0.5
-    image_edge_quantile: float = 0.85
-    image_min_magnitude: float = 0.1
-    depth_canny: tuple[float, float] = (0.25, 0.5)
-    edge_tolerance_px: int = 1
-    min_edge_agreement: float = 0.0
     depth_edge_threshold: float = 0.1
     min_depth_edge_px: int = 16
     edge_search_px: int = 6
@@ -489,7 +347,6 @@ class ClipFilter:
         positive = {
             "scene_threshold": self.scene_threshold,
             "max_log_depth_jump": self.max_log_depth_jump,
-            "image_min_magnitude": self.image_min_magnitude,
             "depth_edge_threshold": self.depth_edge_threshold,
             "min_edge_contrast": self.min_edge_contrast,
             "min_offset_gain": self.min_offset_gain,
@@ -497,23 +354,11 @@ class ClipFilter:
         for name, value in positive.items():
             if not value > 0:
                 raise ValueError(f"ClipFilter.{name} must be > 0, got {value}")
-        if not 0 < self.image_edge_quantile < 1:
+        if not 0 <= self.min_valid_fraction < 1:
             raise ValueError(
-                f"ClipFilter.image_edge_quantile must be in (0, 1), got {self.image_edge_quantile}"
-            )
-        fractions = {
-            "min_edge_agreement": self.min_edge_agreement,
-            "min_valid_fraction": self.min_valid_fraction,
-        }
-        for name, value in fractions.items():
-            if not 0 <= value < 1:
-                raise ValueError(f"ClipFilter.{name} must be in [0, 1), got {value}")
-        if not 0 < self.depth_canny[0] <= self.depth_canny[1]:
-            raise ValueError(
-                f"ClipFilter.depth_canny must be (low, high) with 0 < low <= high, got {self.depth_canny}"
+                f"ClipFilter.min_valid_fraction must be in [0, 1), got {self.min_valid_fraction}"
             )
         counts = {
-            "edge_tolerance_px": self.edge_tolerance_px,
             "min_depth_edge_px": self.min_depth_edge_px,
             "edge_search_px": self.edge_search_px,
             "max_edge_offset_px": self.max_edge_offset_px,
@@ -572,28 +417,49 @@ class ClipFilter:
             )
 
     def _check_edges(self, rgb: np.ndarray, depth: np.ndarray, report: FilterReport) -> None:
-        if self.min_edge_agreement > 0:  # legacy absolute Canny agreement, off by default
-            self._check_edge_agreement(rgb, depth, report)
         grad = image_gradient(rgb)  # [T,H,W]
         dep = depth_discontinuities(depth, self.depth_edge_threshold)  # [T,H,W]
-        enough = dep.flatten(1).sum(1) >= self.min_depth_edge_px  # [T]
+        enough = dep.flatten(1).sum(1) >= self.min_depth_edge_px  # [T], frames with depth edges to score
         report.scores["depth_edge_px"] = float(dep[enough].sum())
+        if not self._check_edge_contrast(grad[enough], dep[enough], report):
+            report.scores["edge_offset_px"] = float("nan")  # no depth edges: offset and lag are not checked
+            return
+        horizontal = depth_edge_is_horizontal(depth)[enough]  # [T',H,W]
+        self._check_edge_offset(grad[enough], dep[enough], horizontal, report)
+        self._check_edge_lag(grad, dep, report)
+
+    def _check_edge_contrast(self, grad: torch.Tensor, dep: torch.Tensor, report: FilterReport) -> bool:
+        """Image gradient on the depth edges (offset 0) against random offsets; False if not measurable."""
         s = self.edge_search_px
-        prof = edge_profile(grad[enough], dep[enough], s) if bool(enough.any()) else None
+        prof = edge_profile(grad, dep, s) if dep.shape[0] > 0 else None
         base = profile_baseline(prof) if prof is not None else 0.0
         if prof is None or not base > 0:
-            report.scores.update(edge_contrast=float("nan"), edge_offset_px=float("nan"))
+            report.scores["edge_contrast"] = float("nan")
             logger.debug(
                 "check_clip: no frame has >= %d depth-edge pixels, edge check skipped", self.min_depth_edge_px
             )
-            return
+            return False
         contrast = float(prof[s, s]) / base
+        report.scores["edge_contrast"] = contrast
+        if contrast < self.min_edge_contrast:
+            self._flag(
+                report,
+                EDGE_MISALIGNMENT,
+                f"image gradient on depth edges is {contrast:.2f}x its value at random offsets"
+                f" (< {self.min_edge_contrast})",
+            )
+        return True
+
+    def _check_edge_offset(
+        self, grad: torch.Tensor, dep: torch.Tensor, horizontal: torch.Tensor, report: FilterReport
+    ) -> None:
+        """Spatial shift: no offset along y or x may match the image edges clearly better than offset 0."""
+        s = self.edge_search_px
         # shift search per axis: horizontal depth edges locate dy, vertical ones dx (pooling both would
         # let the edges parallel to a shift, which it does not move, hide it)
-        horizontal = depth_edge_is_horizontal(depth)[enough]  # [T',H,W]
         offsets, gains = [0, 0], [1.0, 1.0]
-        for axis, edges in ((0, dep[enough] & horizontal), (1, dep[enough] & ~horizontal)):
-            p = edge_profile(grad[enough], edges, s)
+        for axis, edges in ((0, dep & horizontal), (1, dep & ~horizontal)):
+            p = edge_profile(grad, edges, s)
             if p is None or int(edges.sum()) < self.min_depth_edge_px:
                 continue
             line = p[:, s - 1 : s + 2].amax(dim=1) if axis == 0 else p[s - 1 : s + 2, :].amax(dim=0)  # [2S+1]
@@ -602,22 +468,13 @@ class ClipFilter:
             if abs(best) > 1 and near > 0:
                 offsets[axis], gains[axis] = best, float(line.max()) / near
         dy, dx = offsets
-        offset = max(abs(dy), abs(dx))
         gain = max(gains)
         report.scores.update(
-            edge_contrast=contrast,
-            edge_offset_px=float(offset),
+            edge_offset_px=float(max(abs(dy), abs(dx))),
             edge_offset_dy=float(dy),
             edge_offset_dx=float(dx),
             edge_offset_gain=gain,
         )
-        if contrast < self.min_edge_contrast:
-            self._flag(
-                report,
-                EDGE_MISALIGNMENT,
-                f"image gradient on depth edges is {contrast:.2f}x its value at random offsets"
-                f" (< {self.min_edge_contrast})",
-            )
         if any(
             abs(o) > self.max_edge_offset_px and g > self.min_offset_gain
             for o, g in zip(offsets, gains, strict=True)
@@ -628,35 +485,24 @@ class ClipFilter:
                 f"depth edges best match image edges shifted by (dy={dy}, dx={dx}) px"
                 f" ({gain:.2f}x better than within 1 px of no shift)",
             )
-        if self.max_lag > 0:
-            lags = edge_lag_contrast(grad, dep, s, self.max_lag)
-            measured = {lag: c for lag, c in lags.items() if c == c}
-            if measured and lags[0] == lags[0]:
-                best = max(measured, key=lambda lag: (measured[lag], -abs(lag)))
-                lag_gain = measured[best] - lags[0]
-                report.scores.update(edge_best_lag=float(best), edge_lag_gain=lag_gain)
-                if best != 0 and lag_gain > self.edge_lag_margin:
-                    self._flag(
-                        report,
-                        TEMPORAL_MISALIGNMENT,
-                        f"depth edges match image edges best at lag {best} frames "
-                        f"(contrast {measured[best]:.2f} vs {lags[0]:.2f} at lag 0)",
-                    )
 
-    def _check_edge_agreement(self, rgb: np.ndarray, depth: np.ndarray, report: FilterReport) -> None:
-        img = image_edges(rgb, self.image_edge_quantile, self.image_min_magnitude)  # [T,H,W]
-        dep = depth_edges(depth, *self.depth_canny)  # [T,H,W]
-        enough = dep.flatten(1).sum(1) >= self.min_depth_edge_px  # [T]
-        if not bool(enough.any()):
-            report.scores["edge_agreement"] = float("nan")
+    def _check_edge_lag(self, grad: torch.Tensor, dep: torch.Tensor, report: FilterReport) -> None:
+        """Temporal shift: depth frame ``t + lag`` may not match image frame ``t`` clearly better than lag 0."""
+        if self.max_lag == 0:
             return
-        agreement = float(edge_agreement(img[enough], dep[enough], self.edge_tolerance_px).median())
-        report.scores["edge_agreement"] = agreement
-        if agreement < self.min_edge_agreement:
+        lags = edge_lag_contrast(grad, dep, self.edge_search_px, self.max_lag)
+        measured = {lag: c for lag, c in lags.items() if c == c}
+        if not measured or lags[0] != lags[0]:
+            return
+        best = max(measured, key=lambda lag: (measured[lag], -abs(lag)))
+        lag_gain = measured[best] - lags[0]
+        report.scores.update(edge_best_lag=float(best), edge_lag_gain=lag_gain)
+        if best != 0 and lag_gain > self.edge_lag_margin:
             self._flag(
                 report,
-                EDGE_MISALIGNMENT,
-                f"only {agreement:.0%} of depth edges lie on image edges (< {self.min_edge_agreement:.0%})",
+                TEMPORAL_MISALIGNMENT,
+                f"depth edges match image edges best at lag {best} frames "
+                f"(contrast {measured[best]:.2f} vs {lags[0]:.2f} at lag 0)",
             )
 
     def _check_temporal(self, rgb: np.ndarray, depth: np.ndarray, report: FilterReport) -> None:

@@ -1,10 +1,10 @@
 """ClipFilter on clips from our synthetic engine (exact depth, so every clip is clean).
 
 The default thresholds were calibrated on 28 engine clips (room, corridor, street, terrain; 64x64 and
-128x128; 16 frames); the measured score ranges are in the ClipFilter docstring. Here a few of those clips
-must pass, and corrupted versions of two clips on which every corruption is detectable must be dropped
-with the right reason. Not every corruption is detectable on every clip (a 2-frame lag in a clip with a
-slow camera, a 4 px shift in a low-contrast street): see the docstring for the catch rates.
+128x128; 16 frames); the measured score ranges are in docs/clip_filter_calibration.md. Here a few of
+those clips must pass, and corrupted versions of two clips on which every corruption is detectable must
+be dropped with the right reason. Not every corruption is detectable on every clip (a 2-frame lag in a
+clip with a slow camera, a 4 px shift in a low-contrast street): see that file for the catch rates.
 """
 
 from __future__ import annotations

@@ -286,10 +286,12 @@ def test_resume_continues_the_run(toy_dir, tmp_path) -> None:
     )
 
 
-def test_two_process_ddp_keeps_ranks_identical(toy_dir, tmp_path) -> None:
+def test_two_process_ddp_keeps_ranks_identical(toy_dir, tmp_path, monkeypatch) -> None:
     import torch.multiprocessing as mp
 
-    from training.distributed import spawn_worker
+    # the spawned processes import the worker by module name: put its folder on the sys.path they inherit
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    from ddp_worker import spawn_worker
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -1,4 +1,4 @@
-"""torch.distributed set-up (torchrun env vars; gloo on CPU, nccl on CUDA) and a spawn helper for tests."""
+"""torch.distributed set-up (torchrun env vars; gloo on CPU, nccl on CUDA) and small collective helpers."""
 
 from __future__ import annotations
 
@@ -43,26 +43,3 @@ def mean_across_ranks(value: float) -> float:
     t = torch.tensor([value], dtype=torch.float64, device=collective_device())
     dist.all_reduce(t)
     return float(t) / dist.get_world_size()
-
-
-def spawn_worker(rank: int, world_size: int, port: int, argv: list[str], result_dir: str) -> None:
-    """Entry for ``torch.multiprocessing.spawn``: run the trainer as one rank, save its final UNet weights."""
-    os.environ.update(
-        {
-            "MASTER_ADDR": "127.0.0.1",
-            "MASTER_PORT": str(port),
-            "RANK": str(rank),
-            "WORLD_SIZE": str(world_size),
-            "LOCAL_RANK": str(rank),
-        }
-    )
-    torch.set_num_threads(1)
-    from safetensors.torch import save_file
-
-    from .train import main
-
-    trainer = main(argv)
-    state = {k: v.detach().cpu().contiguous() for k, v in trainer.raw_unet().state_dict().items()}
-    save_file(state, os.path.join(result_dir, f"rank{rank}.safetensors"))
-    if dist.is_initialized():
-        dist.destroy_process_group()

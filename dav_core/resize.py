@@ -17,6 +17,11 @@ MODEL_MULTIPLE = 64  # VAE /8 and three UNet downsamplings /8
 MIN_SINGLE_FRAME_SIZE = 128
 
 
+def resize_frames(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """[N,C,H,W] -> [N,C,*size]: antialiased bilinear, the one resize filter for frames going in."""
+    return F.interpolate(frames, size=size, mode="bilinear", antialias=True, align_corners=False)
+
+
 @dataclass(frozen=True)
 class FrameGeometry:
     """Sizes of one clip through the model: input (H,W) -> resized (h,w) -> padded (ph,pw)."""
@@ -49,9 +54,7 @@ class FrameGeometry:
         if tuple(frames.shape[-2:]) != self.input_size:
             raise ValueError(f"frames are {tuple(frames.shape[-2:])}, expected {self.input_size}")
         if self.resized_size != self.input_size:
-            frames = F.interpolate(
-                frames, size=self.resized_size, mode="bilinear", antialias=True, align_corners=False
-            )
+            frames = resize_frames(frames, self.resized_size)
         (h, w), (ph, pw) = self.resized_size, self.padded_size
         if (ph, pw) != (h, w):
             frames = F.pad(frames, (0, pw - w, 0, ph - h), mode="replicate")

@@ -10,25 +10,23 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dav_core.io import (
-    DepthNormalization,
+from dav_core.io.colormaps import COLORMAP_NAMES, apply_colormap, get_colormap
+from dav_core.io.video import frame_range, natural_key, open_frames, probe_video, scaled_size
+from dav_core.io.writers import (
+    DepthEncoding,
     ExrSequenceWriter,
     NpyWriter,
     Png16SequenceWriter,
     PreviewMp4Writer,
     existing_frames,
-    is_complete,
-    iter_image_folder,
-    iter_video_frames,
-    open_frames,
-    probe_video,
+    make_writer,
+    output_is_complete,
+    read_depth_exr,
+    read_depth_png16,
     read_manifest,
 )
-from dav_core.io.colormaps import COLORMAP_NAMES, apply_colormap, get_colormap
-from dav_core.io.video import frame_range, natural_key, scaled_size
-from dav_core.io.writers import make_writer, read_depth_exr, read_depth_png16
 
-NORM = DepthNormalization(kind="disparity", low=-1.0, high=3.0, relative=True)
+NORM = DepthEncoding(kind="disparity", low=-1.0, high=3.0, relative=True)
 
 
 def encode_video(path: Path, frames: list[np.ndarray], fps: int = 25, codec: str = "libx264") -> None:
@@ -83,19 +81,19 @@ def test_probe_counts_frames_when_container_has_no_count(tmp_path: Path) -> None
     assert probe_video(path).num_frames == 7
 
 
-def test_iter_video_all_frames(video: Path) -> None:
-    frames = list(iter_video_frames(video))
+def test_read_all_video_frames(video: Path) -> None:
+    frames = list(open_frames(video)[1])
     assert len(frames) == 20
     assert all(f.dtype == np.float32 and f.shape == (48, 64, 3) for f in frames)
     assert all(0.0 <= f.min() and f.max() <= 1.0 for f in frames)
     assert [level(f) for f in frames] == list(range(20))
 
 
-def test_iter_video_range_stride_and_resolution(video: Path) -> None:
-    frames = list(iter_video_frames(video, start=3, stop=15, stride=4, max_resolution=32))
+def test_read_video_range_stride_and_resolution(video: Path) -> None:
+    frames = list(open_frames(video, start=3, stop=15, stride=4, max_resolution=32)[1])
     assert [level(f) for f in frames] == [3, 7, 11]
     assert all(f.shape == (24, 32, 3) for f in frames)
-    assert [level(f) for f in iter_video_frames(video, start=18, stop=100)] == [18, 19]
+    assert [level(f) for f in open_frames(video, start=18, stop=100)[1]] == [18, 19]
 
 
 def test_open_frames_video(video: Path) -> None:
@@ -135,7 +133,7 @@ def test_image_folder_natural_sort(tmp_path: Path) -> None:
 def test_image_folder_stride_resolution_and_16bit(tmp_path: Path) -> None:
     for i in range(5):
         Image.fromarray(np.full((40, 80), 1000 * i + 7, dtype=np.uint16)).save(tmp_path / f"{i}.png")
-    frames = list(iter_image_folder(tmp_path, start=1, stride=2, max_resolution=20))
+    frames = list(open_frames(tmp_path, start=1, stride=2, max_resolution=20)[1])
     assert len(frames) == 2 and frames[0].shape == (10, 20, 3)
     np.testing.assert_allclose(frames[1], (3007 / 65535), atol=1e-6)  # 16 bits survive
 
@@ -195,21 +193,22 @@ def test_folder_with_mixed_sizes(tmp_path: Path) -> None:
     Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "a1.png")
     Image.fromarray(np.zeros((5, 4, 3), np.uint8)).save(tmp_path / "a2.png")
     with pytest.raises(ValueError, match="a2.png has size"):
-        list(iter_image_folder(tmp_path))
+        list(open_frames(tmp_path)[1])
 
 
 # --------------------------------------------------------------------------- writers: round trips
 
 
-def test_normalization() -> None:
-    assert DepthNormalization.from_near_far(0.5, 10.0, kind="depth") == DepthNormalization("depth", 0.5, 10.0)
-    disp = DepthNormalization.from_near_far(2.0, 0.1, kind="disparity")
+def test_depth_encoding() -> None:
+    disp = DepthEncoding("disparity", 0.1, 2.0)
     assert (disp.low, disp.high, disp.near, disp.far) == (0.1, 2.0, 2.0, 0.1)
-    assert DepthNormalization.from_dict(json.loads(json.dumps(NORM.to_dict()))) == NORM
+    depth = DepthEncoding("depth", 0.5, 10.0)
+    assert (depth.near, depth.far) == (0.5, 10.0)
+    assert DepthEncoding.from_dict(json.loads(json.dumps(NORM.to_dict()))) == NORM
     with pytest.raises(ValueError, match="high must be"):
-        DepthNormalization(low=1.0, high=1.0)
+        DepthEncoding(low=1.0, high=1.0)
     with pytest.raises(ValueError, match="kind must be"):
-        DepthNormalization(kind="metric")  # type: ignore[arg-type]
+        DepthEncoding(kind="metric")  # type: ignore[arg-type]
 
 
 def test_png16_round_trip(tmp_path: Path) -> None:
@@ -237,7 +236,7 @@ def test_png16_round_trip(tmp_path: Path) -> None:
 
 
 def test_png16_clips_out_of_range(tmp_path: Path) -> None:
-    with Png16SequenceWriter(tmp_path, DepthNormalization(low=0.0, high=1.0)) as writer:
+    with Png16SequenceWriter(tmp_path, DepthEncoding(low=0.0, high=1.0)) as writer:
         writer.write(0, np.array([[-5.0, 0.5, 7.0, np.nan]], dtype=np.float32))
     with Image.open(tmp_path / "depth_000000.png") as img:
         assert np.asarray(img).tolist() == [[0, 32768, 65535, 0]]
@@ -258,7 +257,7 @@ def test_exr_round_trip(tmp_path: Path) -> None:
             header = exr.header()
             assert list(exr.channels()) == ["Z"]
             assert (header["davKind"], header["davRelative"], header["davFrame"]) == ("disparity", 1, index)
-    assert is_complete(tmp_path, "exr")
+    assert output_is_complete(tmp_path, "exr")
 
 
 @pytest.mark.parametrize("dtype,atol", [("float32", 0.0), ("float16", 2e-3)])
@@ -311,8 +310,8 @@ def test_several_writers_share_a_folder(tmp_path: Path) -> None:
         for index, depth in enumerate(frames):
             png.write(index, depth)
             mp4.write(index, depth)
-            assert not is_complete(tmp_path)
-    assert is_complete(tmp_path) and is_complete(tmp_path, "png16") and is_complete(tmp_path, "mp4")
+            assert not output_is_complete(tmp_path)
+    assert output_is_complete(tmp_path) and output_is_complete(tmp_path, "png16") and output_is_complete(tmp_path, "mp4")
     with pytest.raises(ValueError, match="format must be one of"):
         make_writer("tiff", tmp_path, NORM)
 
@@ -338,7 +337,7 @@ def test_interruption_keeps_frames_and_no_completed_manifest(tmp_path: Path) -> 
         assert np.abs(decoded - frames[index]).max() <= (NORM.high - NORM.low) / 65535
     manifest = read_manifest(tmp_path)
     assert manifest["completed"] is False and manifest["outputs"]["png16"]["frame_count"] == 3
-    assert not is_complete(tmp_path)
+    assert not output_is_complete(tmp_path)
 
 
 def test_interrupted_single_file_outputs_stay_partial(tmp_path: Path) -> None:
@@ -358,7 +357,7 @@ def test_close_with_missing_frames_is_incomplete(tmp_path: Path) -> None:
     with NpyWriter(tmp_path, NORM, expected_frames=3) as writer:
         writer.write(0, depth_frames(1)[0])
     assert not (tmp_path / "depth.npy").exists()
-    assert not is_complete(tmp_path)
+    assert not output_is_complete(tmp_path)
 
 
 def test_stale_completed_manifest_is_cleared_on_open(tmp_path: Path) -> None:
@@ -366,9 +365,9 @@ def test_stale_completed_manifest_is_cleared_on_open(tmp_path: Path) -> None:
     with Png16SequenceWriter(tmp_path, NORM, expected_frames=2) as writer:
         for index, depth in enumerate(frames):
             writer.write(index, depth)
-    assert is_complete(tmp_path)
+    assert output_is_complete(tmp_path)
     writer = Png16SequenceWriter(tmp_path, NORM, expected_frames=2, overwrite=True)
-    assert not is_complete(tmp_path) and not list(tmp_path.glob("*.png"))
+    assert not output_is_complete(tmp_path) and not list(tmp_path.glob("*.png"))
     writer.abort()
 
 
@@ -386,14 +385,14 @@ def test_resume(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="resume=True"):
         Png16SequenceWriter(tmp_path, NORM, expected_frames=5)
     with pytest.raises(ValueError, match="cannot resume"):
-        Png16SequenceWriter(tmp_path, DepthNormalization(low=0.0, high=1.0), expected_frames=5, resume=True)
+        Png16SequenceWriter(tmp_path, DepthEncoding(low=0.0, high=1.0), expected_frames=5, resume=True)
 
     with Png16SequenceWriter(tmp_path, NORM, expected_frames=5, resume=True) as writer:
         assert writer.existing == {0}
         for index in range(5):
             if index not in writer.existing:
                 writer.write(index, frames[index])
-    assert is_complete(tmp_path)
+    assert output_is_complete(tmp_path)
     assert existing_frames(tmp_path, "png16") == [0, 1, 2, 3, 4]
     assert read_manifest(tmp_path)["outputs"]["png16"]["frame_indices"] == [0, 1, 2, 3, 4]
 
@@ -422,7 +421,7 @@ def test_writer_validation(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="frame_index must be"):
         writer.write(-1, np.zeros((2, 2)))
     writer.close()
-    assert not is_complete(tmp_path)
+    assert not output_is_complete(tmp_path)
     with pytest.raises(ValueError, match="closed"):
         writer.write(2, np.zeros((2, 2)))
 
@@ -435,7 +434,7 @@ def test_writer_validation(tmp_path: Path) -> None:
         NpyWriter(tmp_path / "n", NORM, expected_frames=None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="fps must be"):
         PreviewMp4Writer(tmp_path / "m", NORM, fps=0)
-    with pytest.raises(ValueError, match="normalization must be"):
+    with pytest.raises(ValueError, match="encoding must be"):
         Png16SequenceWriter(tmp_path / "p", (0.0, 1.0))  # type: ignore[arg-type]
 
 

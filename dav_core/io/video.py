@@ -1,8 +1,9 @@
 """Reading input frames: video files (PyAV), image folders and single images.
 
-Every reader yields float32 RGB frames ``[H, W, 3]`` in ``[0, 1]`` and accepts the same selection arguments
-(``start``, ``stop``, ``stride``: a Python ``range`` over source frame numbers) and ``max_resolution``
-(downscale so the long side is at most that many pixels, keeping the aspect ratio; never upscales).
+:class:`MediaInput` probes an input once and reads chosen source frames as float32 RGB ``[H, W, 3]`` in
+``[0, 1]``, converting only those frames; ``max_resolution`` downscales so the long side is at most that
+many pixels (aspect kept, never upscaled) with the same filter the model's resize uses
+(:func:`dav_core.resize.resize_frames`).
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
 import numpy as np
+import torch
 from PIL import Image
+
+from ..resize import resize_frames
 
 __all__ = [
     "DEFAULT_IMAGE_FPS",
@@ -24,12 +28,11 @@ __all__ = [
     "VIDEO_EXTENSIONS",
     "VideoInfo",
     "frame_range",
-    "iter_image_folder",
-    "iter_video_frames",
+    "MediaInput",
+    "downscale",
     "list_image_files",
     "natural_key",
     "open_frames",
-    "probe_image_folder",
     "probe_video",
     "read_image",
     "scaled_size",
@@ -82,10 +85,6 @@ def scaled_size(width: int, height: int, max_resolution: int | None) -> tuple[in
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def _wanted(index: int, start: int, stop: int | None, stride: int) -> bool:
-    return index >= start and (stop is None or index < stop) and (index - start) % stride == 0
-
-
 # --------------------------------------------------------------------------- video files
 
 
@@ -134,45 +133,31 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
     return VideoInfo(num_frames=num_frames, fps=fps, width=width, height=height)
 
 
-def _frame_to_float(frame: av.VideoFrame, size: tuple[int, int]) -> np.ndarray:
+def _frame_to_float(frame: av.VideoFrame) -> np.ndarray:
     """Decoded frame -> float32 ``[H, W, 3]`` in [0, 1]; keeps 16-bit precision for >8-bit sources."""
-    deep = any(c.bits > 8 for c in frame.format.components)
-    width, height = size
-    resize = (width, height) != (frame.width, frame.height)
-    kwargs = dict(width=width, height=height, interpolation="AREA") if resize else {}
-    if deep:
-        rgb = frame.to_ndarray(format="rgb48le", **kwargs)  # uint16 [H, W, 3]
-        return rgb.astype(np.float32) / np.float32(65535.0)
-    rgb = frame.to_ndarray(format="rgb24", **kwargs)  # uint8 [H, W, 3]
-    return rgb.astype(np.float32) / np.float32(255.0)
+    if any(c.bits > 8 for c in frame.format.components):
+        return frame.to_ndarray(format="rgb48le").astype(np.float32) / np.float32(65535.0)  # [H, W, 3]
+    return frame.to_ndarray(format="rgb24").astype(np.float32) / np.float32(255.0)  # [H, W, 3]
 
 
-def iter_video_frames(
-    path: str | os.PathLike,
-    start: int = 0,
-    stop: int | None = None,
-    stride: int = 1,
-    max_resolution: int | None = None,
-) -> Iterator[np.ndarray]:
-    """Yield float32 ``[H, W, 3]`` frames in [0, 1] for source frames ``range(start, stop, stride)``.
-
-    Decodes sequentially with PyAV frame/slice threads (frames before ``start`` are decoded but not
-    converted). Raises FileNotFoundError / ValueError like :func:`probe_video`.
-    """
-    frame_range(0, start, stop, stride)  # validates the selection
-    path = Path(path)
+def _decode_video(path: Path, numbers: list[int]) -> Iterator[tuple[int, np.ndarray]]:
+    """Decode ``path`` in order with one open; convert only the frames in ``numbers`` (ascending) and
+    stop after the last of them. Frames in between are decoded (the codec needs them) but not converted."""
+    wanted = set(numbers)
+    last = max(numbers, default=-1)
+    if last < 0:
+        return
     container = _open_container(path)
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        size = scaled_size(stream.codec_context.width, stream.codec_context.height, max_resolution)
         index = -1
         try:
             for index, frame in enumerate(container.decode(stream)):
-                if stop is not None and index >= stop:
+                if index in wanted:
+                    yield index, _frame_to_float(frame)
+                if index >= last:
                     break
-                if _wanted(index, start, stop, stride):
-                    yield _frame_to_float(frame, size)
         except av.error.FFmpegError as err:
             raise ValueError(f"cannot decode video {path} at frame {index + 1}: {err}") from err
     finally:
@@ -242,56 +227,96 @@ def _load_image(path: Path) -> np.ndarray:
     return np.clip(array, 0.0, 1.0)
 
 
-def _resize(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Area-resize float32 ``[H, W, 3]`` to ``size = (width, height)``."""
-    if size == (rgb.shape[1], rgb.shape[0]):
-        return rgb
-    planes = [
-        np.asarray(Image.fromarray(np.ascontiguousarray(rgb[..., c])).resize(size, Image.Resampling.BOX))
-        for c in range(3)
-    ]
-    return np.stack(planes, axis=2).astype(np.float32)
-
-
 def read_image(path: str | os.PathLike, max_resolution: int | None = None) -> np.ndarray:
     """One image file -> float32 ``[H, W, 3]`` in [0, 1], downscaled to ``max_resolution`` if given."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"input image not found: {path}")
-    rgb = _load_image(path)
-    return _resize(rgb, scaled_size(rgb.shape[1], rgb.shape[0], max_resolution))
+    return downscale(_load_image(path), max_resolution)
 
 
-def probe_image_folder(folder: str | os.PathLike, fps: float = DEFAULT_IMAGE_FPS) -> VideoInfo:
-    """VideoInfo of an image sequence (size from its first frame)."""
-    files = list_image_files(folder)
-    first = read_image(files[0])
-    return VideoInfo(num_frames=len(files), fps=fps, width=first.shape[1], height=first.shape[0])
+def _image_size(path: Path) -> tuple[int, int]:
+    """(width, height) of an image file, read from its header."""
+    if path.suffix.lower() == ".exr":
+        rgb = _read_exr(path)
+        return rgb.shape[1], rgb.shape[0]
+    try:
+        with Image.open(path) as img:
+            return img.size
+    except (OSError, SyntaxError, ValueError) as err:
+        raise ValueError(f"cannot read image {path}: {err}") from err
 
 
-def iter_image_folder(
-    folder: str | os.PathLike,
-    start: int = 0,
-    stop: int | None = None,
-    stride: int = 1,
-    max_resolution: int | None = None,
-) -> Iterator[np.ndarray]:
-    """Yield the naturally sorted images of ``folder`` as float32 ``[H, W, 3]`` frames in [0, 1].
+def downscale(rgb: np.ndarray, max_resolution: int | None) -> np.ndarray:
+    """float32 ``[H, W, 3]`` with the long side at most ``max_resolution`` (the model's resize filter)."""
+    width, height = scaled_size(rgb.shape[1], rgb.shape[0], max_resolution)
+    if (width, height) == (rgb.shape[1], rgb.shape[0]):
+        return rgb
+    frames = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None]  # [1,3,H,W]
+    return resize_frames(frames, (height, width))[0].permute(1, 2, 0).clamp(0, 1).numpy()
 
-    All frames must have the size of the first one (ValueError otherwise).
+
+# --------------------------------------------------------------------------- one input, probed once
+
+
+class MediaInput:
+    """A video file, an image folder or a single image, probed once.
+
+    ``info`` holds the source's frame count, rate and size (before selection and downscaling);
+    :meth:`read` decodes chosen source frames, opening the file once per call.
     """
-    files = list_image_files(folder)
-    expected: tuple[int, ...] | None = None
-    for index in frame_range(len(files), start, stop, stride):
-        frame = read_image(files[index], max_resolution)
-        if expected is None:
-            expected = frame.shape
-        elif frame.shape != expected:
-            raise ValueError(f"frame {files[index].name} has size {frame.shape[:2]}, expected {expected[:2]}")
-        yield frame
 
+    def __init__(self, input_path: str | os.PathLike, fps: float | None = None) -> None:
+        path = Path(input_path)
+        if not path.exists():
+            raise FileNotFoundError(f"input not found: {path}")
+        self.path = path
+        self.files: list[Path] = []
+        if path.is_dir():
+            self.kind = "folder"
+            self.files = list_image_files(path)
+            width, height = _image_size(self.files[0])
+            info = VideoInfo(len(self.files), DEFAULT_IMAGE_FPS, width, height)
+        elif path.suffix.lower() in VIDEO_EXTENSIONS:
+            self.kind = "video"
+            info = probe_video(path)
+        elif path.suffix.lower() in IMAGE_EXTENSIONS:
+            if not path.is_file():
+                raise ValueError(f"input {path} is not a regular file")
+            self.kind = "image"
+            self.files = [path]
+            width, height = _image_size(path)
+            info = VideoInfo(1, DEFAULT_IMAGE_FPS, width, height)
+        else:
+            allowed = ", ".join(sorted(VIDEO_EXTENSIONS | IMAGE_EXTENSIONS))
+            raise ValueError(
+                f"unsupported input extension {path.suffix or '(none)'!r} for {path}; allowed: {allowed}"
+            )
+        self.info = info if not fps else VideoInfo(info.num_frames, fps, info.width, info.height)
+        log.info(
+            "input %s: %d frames, %.3f fps, %dx%d",
+            path, self.info.num_frames, self.info.fps, self.info.width, self.info.height,
+        )  # fmt: skip
 
-# --------------------------------------------------------------------------- dispatch
+    def read(
+        self, numbers: Iterable[int], max_resolution: int | None = None
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """``(number, frame)`` for source frame ``numbers`` (ascending): float32 ``[H, W, 3]`` in [0, 1],
+        downscaled to ``max_resolution``. Every frame must have the size of the first frame."""
+        numbers = sorted(set(numbers))
+        scaled_size(1, 1, max_resolution)
+        expected = (self.info.height, self.info.width)
+        if self.kind == "video":
+            frames = _decode_video(self.path, numbers)
+        else:
+            frames = ((n, _load_image(self.files[n])) for n in numbers if n < len(self.files))
+        for number, frame in frames:
+            if frame.shape[:2] != expected:
+                name = self.files[number].name if self.files else f"frame {number}"
+                raise ValueError(
+                    f"{name} has size {frame.shape[:2]}, expected {expected} like the first frame"
+                )
+            yield number, downscale(frame, max_resolution)
 
 
 def open_frames(
@@ -309,32 +334,8 @@ def open_frames(
     :func:`frame_range` for the selected frame numbers) and an iterator over the selected frames. ``fps``
     overrides the frame rate (image inputs default to :data:`DEFAULT_IMAGE_FPS`).
     """
-    path = Path(input_path)
     frame_range(0, start, stop, stride)
     scaled_size(1, 1, max_resolution)
-    if not path.exists():
-        raise FileNotFoundError(f"input not found: {path}")
-    if path.is_dir():
-        info = probe_image_folder(path, fps or DEFAULT_IMAGE_FPS)
-        frames = iter_image_folder(path, start, stop, stride, max_resolution)
-    else:
-        suffix = path.suffix.lower()
-        if suffix in VIDEO_EXTENSIONS:
-            info = probe_video(path)
-            if fps:
-                info = VideoInfo(info.num_frames, fps, info.width, info.height)
-            frames = iter_video_frames(path, start, stop, stride, max_resolution)
-        elif suffix in IMAGE_EXTENSIONS:
-            if not path.is_file():
-                raise ValueError(f"input {path} is not a regular file")
-            full = _load_image(path)
-            info = VideoInfo(1, fps or DEFAULT_IMAGE_FPS, full.shape[1], full.shape[0])
-            image = _resize(full, scaled_size(info.width, info.height, max_resolution))
-            frames = iter([image] if 0 in frame_range(1, start, stop, stride) else [])
-        else:
-            allowed = ", ".join(sorted(VIDEO_EXTENSIONS | IMAGE_EXTENSIONS))
-            raise ValueError(
-                f"unsupported input extension {suffix or '(none)'!r} for {path}; allowed: {allowed}"
-            )
-    log.info("input %s: %d frames, %.3f fps, %dx%d", path, info.num_frames, info.fps, info.width, info.height)
-    return info, frames
+    media = MediaInput(input_path, fps)
+    numbers = frame_range(media.info.num_frames, start, stop, stride)
+    return media.info, (frame for _, frame in media.read(numbers, max_resolution))

@@ -1,10 +1,14 @@
-"""Frame sources for the long-video runner: re-readable (array, file) or one-shot (any iterable)."""
+"""Frame sources for the pipeline: re-readable (array, file) or one-shot (any iterable).
+
+A source yields ``(index, frame)`` pairs in order, ``frame`` float ``[H,W,3]`` in [0,1] and ``index`` the
+position in the selection (0..N-1). ``frames(wanted)`` reads only the wanted indices: a file source
+converts no other frame to float and stops decoding after the last wanted one.
+"""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,60 +16,63 @@ import torch
 
 
 class FrameSource:
-    """Frames [H,W,3] float in [0,1], in order. ``reiterable`` sources can be read again from the start."""
+    """Frames in order. ``reiterable`` sources can be read again from the start."""
 
     reiterable: bool = True
     num_frames: int | None = None
     frame_size: tuple[int, int]  # (H, W)
+    fps: float | None = None
 
-    def frames(self) -> Iterator[np.ndarray]:
+    def frames(self, wanted: Collection[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        """``(index, frame)`` for every frame, or only for ``wanted`` indices."""
         raise NotImplementedError
 
 
 class ArraySource(FrameSource):
     """Frames held in memory: an array or tensor [N,H,W,3]."""
 
-    def __init__(self, frames) -> None:
+    def __init__(self, frames, fps: float | None = None) -> None:
         frames = frames.cpu().numpy() if isinstance(frames, torch.Tensor) else np.asarray(frames)
         if frames.ndim != 4 or frames.shape[-1] != 3:
             raise ValueError(f"frames must be [N,H,W,3] RGB, got shape {list(frames.shape)}")
         self._frames = frames
         self.num_frames = frames.shape[0]
         self.frame_size = tuple(frames.shape[1:3])
+        self.fps = fps
 
-    def frames(self) -> Iterator[np.ndarray]:
-        return iter(self._frames)
+    def frames(self, wanted: Collection[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        indices = range(self.num_frames) if wanted is None else sorted(wanted)
+        return ((i, self._frames[i]) for i in indices)
 
 
-@dataclass
 class FileSource(FrameSource):
-    """A video file, an image folder or a single image, read with ``dav_core.io.video`` (PyAV)."""
+    """A video file, an image folder or a single image, probed once (``dav_core.io.video.MediaInput``).
 
-    path: str | Path
-    start: int = 0
-    stop: int | None = None
-    stride: int = 1
+    ``frame_numbers`` are the source frame numbers of the selection ``range(start, stop, stride)``.
+    Each call of :meth:`frames` opens the file once.
+    """
 
-    def __post_init__(self) -> None:
-        from ..io.video import frame_range, open_frames
+    def __init__(self, path: str | Path, start: int = 0, stop: int | None = None, stride: int = 1) -> None:
+        from ..io.video import MediaInput, frame_range
 
-        info, frames = open_frames(self.path, start=self.start, stop=self.stop, stride=self.stride)
-        frames.close() if hasattr(frames, "close") else None
-        self.info = info
-        self.frame_numbers = frame_range(
-            info.num_frames, self.start, self.stop, self.stride
-        )  # source numbers
+        frame_range(0, start, stop, stride)  # validates the selection before touching the file
+        self.path = Path(path)
+        self.media = MediaInput(self.path)
+        self.info = self.media.info
+        self.frame_numbers = frame_range(self.info.num_frames, start, stop, stride)
         self.num_frames = len(self.frame_numbers)
-        self.frame_size = (info.height, info.width)
+        self.frame_size = (self.info.height, self.info.width)
+        self.fps = self.info.fps / stride
 
-    def frames(self) -> Iterator[np.ndarray]:
-        from ..io.video import open_frames
-
-        return open_frames(self.path, start=self.start, stop=self.stop, stride=self.stride)[1]
+    def frames(self, wanted: Collection[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        numbers = self.frame_numbers  # a range: index() is arithmetic
+        selected = numbers if wanted is None else [numbers[i] for i in wanted]
+        for number, frame in self.media.read(selected):
+            yield numbers.index(number), frame
 
 
 class IteratorSource(FrameSource):
-    """A one-shot iterable of frames; the runner encodes it up front."""
+    """A one-shot iterable of frames; the pipeline encodes it up front."""
 
     reiterable = False
 
@@ -82,11 +89,13 @@ class IteratorSource(FrameSource):
         self.num_frames = 1 if len(head) == 1 else num_frames
         self._used = False
 
-    def frames(self) -> Iterator[np.ndarray]:
+    def frames(self, wanted: Collection[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
         if self._used:
             raise RuntimeError("a one-shot frame iterator can only be read once")
+        if wanted is not None:
+            raise ValueError("a one-shot frame iterator is read whole, in order")
         self._used = True
-        return self._iterator
+        return enumerate(self._iterator)
 
 
 def as_frame_source(frames, num_frames: int | None = None) -> FrameSource:

@@ -12,9 +12,15 @@ from diffusers import AutoencoderKLTemporalDecoder
 
 
 def encode_frames(
-    vae: AutoencoderKLTemporalDecoder, frames: torch.Tensor, chunk_size: int = 16
+    vae: AutoencoderKLTemporalDecoder, frames: torch.Tensor, chunk_size: int = 1
 ) -> torch.Tensor:
-    """Encode frames [N,3,H,W] in [-1,1] to scaled latents [N,C,H/8,W/8] (float32, on the input's device)."""
+    """Encode frames [N,3,H,W] in [-1,1] to scaled latents [N,C,H/8,W/8] (float32, on the input's device).
+
+    The encoder is per image, so ``chunk_size`` (frames per call) only trades speed for memory. The
+    default, one frame per call, makes a frame's latent independent of which frames share its call
+    (convolution kernels pick their blocking by batch size), so every front end gets identical latents;
+    on a CPU it is as fast as batching (measured at 64 and 128 px). Training batches for throughput.
+    """
     if frames.ndim != 4 or frames.shape[1] != 3:
         raise ValueError(f"frames must be [N,3,H,W], got {list(frames.shape)}")
     dtype, device = vae.dtype, vae.device

@@ -7,14 +7,59 @@ over the shared frames hides the borders.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import torch
 
-from .longvideo.plan import plan_chunks
 from .models.loading import DAVModel
 from .models.vae import decode_latents, images_to_disparity
 from .resize import FrameGeometry
+from .spacing import check_int, even_points
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Frames ``start..stop-1`` (Python slice) decoded together; ``weights[i]`` blends frame ``start+i``."""
+
+    start: int
+    stop: int
+    weights: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class ChunkPlan:
+    num_frames: int
+    chunk: int
+    overlap: int
+    chunks: tuple[Chunk, ...]
+
+
+def plan_chunks(num_frames: int, chunk: int, overlap: int = 0) -> ChunkPlan:
+    """Split ``0..num_frames-1`` into chunks of ``chunk`` frames overlapping by at least ``overlap`` frames.
+
+    Chunk starts are spread evenly from 0 to ``num_frames-chunk`` (stride <= ``chunk-overlap``). A chunk's
+    weight for a frame is its distance to the nearer chunk end plus one, normalised over covering chunks:
+    a linear cross-fade over each overlap (exactly linear when ``overlap <= chunk/2``); frames covered once
+    get weight 1.
+    """
+    check_int("num_frames", num_frames, 1)
+    check_int("chunk", chunk, 1)
+    check_int("overlap", overlap, 0, chunk - 1)
+    length = min(chunk, num_frames)
+    count = 1 + math.ceil((num_frames - length) / (chunk - overlap))
+    starts = [0] if count == 1 else even_points(count, num_frames - length)
+    ramps = [[min(f - s + 1, s + length - f) for f in range(s, s + length)] for s in starts]
+    totals = [0] * num_frames
+    for s, ramp in zip(starts, ramps, strict=True):
+        for offset, r in enumerate(ramp):
+            totals[s + offset] += r
+    chunks = tuple(
+        Chunk(s, s + length, tuple(r / totals[s + i] for i, r in enumerate(ramp)))
+        for s, ramp in zip(starts, ramps, strict=True)
+    )
+    return ChunkPlan(num_frames, chunk, overlap, chunks)
 
 
 class ChunkedDecoder:
@@ -28,8 +73,9 @@ class ChunkedDecoder:
         chunk: int,
         overlap: int,
         skip: frozenset[int] = frozenset(),
+        on_chunk: Callable[[], None] | None = None,
     ):
-        overlap = min(overlap, chunk - 1)
+        self.on_chunk = on_chunk  # called after each decoded chunk (progress, cancellation)
         self.model, self.geometry, self.skip = model, geometry, skip
         self.plan = plan_chunks(num_frames, chunk, overlap)
         # chunks holding only skipped frames are not decoded
@@ -58,6 +104,8 @@ class ChunkedDecoder:
                 f = c.start + offset
                 self._sum[f] = self._sum.get(f, 0) + weight * disparity[offset]
                 self._remaining[f] -= 1
+            if self.on_chunk is not None:
+                self.on_chunk()
         while self.next_frame < len(self._remaining) and self._remaining[self.next_frame] == 0:
             f = self.next_frame
             self.next_frame += 1
@@ -79,9 +127,14 @@ class ChunkedDecoder:
 
 
 def decode_disparity(
-    model: DAVModel, latents: torch.Tensor, geometry: FrameGeometry, chunk: int, overlap: int
+    model: DAVModel,
+    latents: torch.Tensor,
+    geometry: FrameGeometry,
+    chunk: int,
+    overlap: int,
+    on_chunk: Callable[[], None] | None = None,
 ) -> torch.Tensor:
     """Depth latents [T,4,h,w] -> disparity [T,H,W] in [0,1] at the input size."""
-    decoder = ChunkedDecoder(model, geometry, latents.shape[0], chunk, overlap)
+    decoder = ChunkedDecoder(model, geometry, latents.shape[0], chunk, overlap, on_chunk=on_chunk)
     frames = dict(enumerate(latents))
     return torch.stack([d for _, d in decoder.push(frames, latents.shape[0])])

@@ -24,7 +24,7 @@ class DepthSettings:
     ensemble: int = 1
     max_resolution: int | None = 0  # long side the model sees; 0: the model's own (see model_resolution)
     chunk_size: int = 16  # frames per VAE encode/decode call
-    decode_overlap: int = 2  # frames shared by neighbouring VAE decode chunks
+    decode_overlap: int = 2  # frames shared by neighbouring VAE decode chunks (at most chunk_size - 1)
 
     def __post_init__(self) -> None:
         if not 1 <= self.steps <= 50:
@@ -37,8 +37,13 @@ class DepthSettings:
             raise ValueError(f"ensemble must be in 1..32, got {self.ensemble}")
         if self.chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {self.chunk_size}")
-        if not 0 <= self.decode_overlap < self.chunk_size:
-            raise ValueError(f"decode_overlap must be in 0..chunk_size-1, got {self.decode_overlap}")
+        if self.decode_overlap < 0:
+            raise ValueError(f"decode_overlap must be >= 0, got {self.decode_overlap}")
+
+    @property
+    def decode_chunk_overlap(self) -> int:
+        """Frames shared by neighbouring decode chunks: ``decode_overlap``, at most ``chunk_size - 1``."""
+        return min(self.decode_overlap, self.chunk_size - 1)
 
 
 def frames_to_tensor(frames) -> torch.Tensor:
@@ -53,7 +58,7 @@ def frames_to_tensor(frames) -> torch.Tensor:
         raise ValueError("frames contain NaN or infinite values")
     if frames.min() < -1e-3 or frames.max() > 1 + 1e-3:
         raise ValueError(f"frames must be in [0,1], got range [{frames.min():.3g}, {frames.max():.3g}]")
-    return frames.permute(0, 3, 1, 2).clamp(0, 1) * 2 - 1
+    return (frames.permute(0, 3, 1, 2).clamp(0, 1) * 2 - 1).contiguous()  # NCHW layout: same kernels everywhere
 
 
 DEFAULT_RESOLUTION = 960  # the published model's processing resolution (long side)
@@ -78,7 +83,7 @@ def predict_depth_window(model: DAVModel, frames, settings: DepthSettings = Dept
     min_size = MIN_SINGLE_FRAME_SIZE if video.shape[0] == 1 else 0
     resolution = model_resolution(settings.max_resolution, model)
     geometry = FrameGeometry.plan(*video.shape[-2:], resolution, min_size=min_size)
-    latents = encode_frames(model.vae, geometry.to_model(video), settings.chunk_size)[None]  # [1,T,4,h,w]
+    latents = encode_frames(model.vae, geometry.to_model(video))[None]  # [1,T,4,h,w]
     return predict_from_latents(model, latents, geometry, settings)
 
 

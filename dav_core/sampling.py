@@ -67,3 +67,14 @@ def make_noise(
 ) -> torch.Tensor:
     """Standard normal noise drawn on the generator's device and moved to ``device`` (same on CPU and GPU)."""
     return torch.randn(shape, generator=generator, device=generator.device).to(device)
+
+
+def stage_generator(seed: int, stage: int, index: int) -> torch.Generator:
+    """Independent noise stream per (stage, index) so any window can be recomputed alone (resume).
+
+    Stage 0 index 0 (the first keyframe pass) uses ``seed`` itself, as the single-window path does.
+    """
+    if stage == 0 and index == 0:
+        return torch.Generator().manual_seed(seed)
+    state = np.random.SeedSequence([seed, stage, index]).generate_state(2, dtype=np.uint32)
+    return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))

@@ -7,9 +7,11 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from dav_core.longvideo import runner
+from dav_core.longvideo import keyframes as runner
+from dav_core.longvideo.keyframes import align_pass_to_reference
+from dav_core.longvideo.keyframes import solve_keyframe_passes as solve_keyframes
 from dav_core.longvideo.plan import KeyframePass
-from dav_core.longvideo.runner import LongVideoSettings, align_pass_to_reference, solve_keyframes
+from dav_core.longvideo.settings import LongVideoSettings
 
 
 def _linear_vae(monkeypatch):

@@ -10,8 +10,9 @@ import pytest
 
 from dav_core.cli import main as dav_main
 from dav_core.depth import predict_depth_window
-from dav_core.io.writers import DepthNormalization, read_depth_png16, read_manifest
-from dav_core.longvideo.runner import Cancelled, LongVideoSettings, stream_depth
+from dav_core.hooks import Cancelled, Hooks
+from dav_core.io.writers import DepthEncoding, read_depth_png16, read_manifest
+from dav_core.longvideo.runner import LongVideoSettings, stream_depth
 
 FAST = LongVideoSettings(steps=1, max_resolution=64, max_keyframes_per_pass=8)
 
@@ -82,7 +83,7 @@ def test_one_shot_iterator_equals_array(tiny_model):
 
 
 def test_skipped_frames_are_not_recomputed_and_the_rest_is_identical(tiny_model, monkeypatch):
-    import dav_core.longvideo.runner as runner
+    import dav_core.longvideo.windows as runner
 
     calls = []
     real = runner.interpolate_windows
@@ -103,12 +104,12 @@ def test_skipped_frames_are_not_recomputed_and_the_rest_is_identical(tiny_model,
 def test_cancel_callback_stops_the_run(tiny_model):
     frames = moving_clip(40)
     with pytest.raises(Cancelled):
-        run_all(tiny_model, frames, should_cancel=lambda: True)
+        run_all(tiny_model, frames, hooks=Hooks(should_cancel=lambda: True))
 
 
 def test_progress_reaches_the_total(tiny_model):
     seen = []
-    run_all(tiny_model, moving_clip(40), on_progress=lambda done, total: seen.append((done, total)))
+    run_all(tiny_model, moving_clip(40), hooks=Hooks(on_progress=lambda done, total: seen.append((done, total))))
     assert seen[-1][0] == seen[-1][1] == FAST.plan(40).unet_frame_passes
 
 
@@ -156,7 +157,7 @@ def video(tmp_path, tiny_dav_dir):
 
 
 def read_pngs(folder, n):
-    norm = DepthNormalization()
+    norm = DepthEncoding()
     return np.stack([read_depth_png16(folder / f"depth_{i:06d}.png", norm) for i in range(n)])
 
 
@@ -177,7 +178,7 @@ def test_cli_interrupt_leaves_frames_and_resume_finishes_identically(tmp_path, v
     assert cli(tmp_path, video, "--format", "png16", "--window-batch", "1") == 0
     reference = read_pngs(tmp_path / "out", 45)
 
-    import dav_core.longvideo.runner as runner
+    import dav_core.longvideo.windows as runner
 
     real = runner.interpolate_windows
     calls = {"n": 0}

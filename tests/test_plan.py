@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dav_core.longvideo import plan_chunks, plan_long_video
-from dav_core.longvideo.plan import FrameSource, VideoPlan, frame_sources
+from dav_core.decoding import plan_chunks
+from dav_core.longvideo import plan_long_video
+from dav_core.longvideo.plan import VideoPlan
 
 
 def check_plan(plan: VideoPlan) -> None:
@@ -47,19 +48,15 @@ def check_plan(plan: VideoPlan) -> None:
         assert all(0.0 <= x <= 1.0 for x in w.weights)
         assert w.weights[0] == 0.0 and w.weights[-1] == 0.0
         assert any(f not in keyset for f in w.frames[1:-1])
-    assert list(plan.windows) == list(plan.window_order())
+    assert list(plan.windows) == sorted(plan.windows, key=lambda w: (w.start, w.end))
 
-    # per-frame sources: keyframes from one pass, others from windows, weights sum to 1
-    sources = frame_sources(plan)
-    assert len(sources) == n
-    for f, srcs in enumerate(sources):
-        assert math.isclose(sum(w for _, w in srcs), 1.0, abs_tol=1e-9), (f, srcs)
-        kinds = {s.kind for s, _ in srcs}
-        assert kinds == ({"keyframe"} if f in keyset else {"window"})
-        for s, _ in srcs:
-            if s.kind == "window":
-                w = plan.windows[s.index]
-                assert w.start < f < w.end
+    # every frame: a keyframe (weight 1 from its pass) or blended from windows whose weights sum to 1
+    totals = [1.0 if f in keyset else 0.0 for f in range(n)]
+    for w in plan.windows:
+        for f, weight in zip(w.frames, w.weights, strict=True):
+            assert weight == 0.0 or w.start < f < w.end
+            totals[f] += weight
+    assert all(math.isclose(t, 1.0, abs_tol=1e-9) for t in totals), totals
 
     # single window iff everything fits one pass
     assert plan.is_single_window == (n <= plan.max_keyframes_per_pass)
@@ -120,7 +117,7 @@ def test_random_settings(args) -> None:
 def test_one_and_two_frames() -> None:
     p1 = plan_long_video(1)
     assert p1.keyframes == (0,) and p1.is_single_window and p1.unet_frame_passes == 1
-    assert frame_sources(p1) == [[(FrameSource("keyframe", 0), 1.0)]]
+    assert p1.keyframe_passes[0].frames == (0,) and not p1.windows
     p2 = plan_long_video(2, max_keyframes_per_pass=2, pass_overlap=1)
     assert p2.keyframes == (0, 1) and p2.is_single_window
 
@@ -206,7 +203,6 @@ def test_chunk_weights_sum_to_one(n: int, chunk: int, data) -> None:
     for a, b in pairwise(plan.chunks):
         assert a.start < b.start
         assert a.stop - b.start >= overlap  # neighbours share at least `overlap` frames
-    assert len(plan.frame_weights()) == n
 
 
 def test_chunks_linear_crossfade_and_validation() -> None:

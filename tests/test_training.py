@@ -238,7 +238,7 @@ def _log(out: Path) -> list[dict]:
 
 def test_debug_training_loss_falls_and_checkpoint_samples(toy_dir, tmp_path) -> None:
     from dav_core.depth import DepthSettings, predict_depth_window
-    from dav_core.longvideo.runner import interpolate_window
+    from dav_core.longvideo.windows import interpolate_windows
     from dav_core.models.loading import load_dav
     from training.train import main
 
@@ -265,8 +265,10 @@ def test_debug_training_loss_falls_and_checkpoint_samples(toy_dir, tmp_path) -> 
     assert disparity.shape == (3, 64, 64) and torch.isfinite(disparity).all()
     assert 0 <= float(disparity.min()) and float(disparity.max()) <= 1
     latents = torch.randn(4, 4, 8, 8)
-    filled = interpolate_window(model, latents, latents[0], latents[-1], torch.Generator().manual_seed(0), 2)
-    assert filled.shape == (4, 4, 8, 8)
+    filled = interpolate_windows(
+        model, latents[None], latents[:1], latents[-1:], [torch.Generator().manual_seed(0)], 2
+    )
+    assert filled.shape == (1, 4, 4, 8, 8)
 
 
 def test_resume_continues_the_run(toy_dir, tmp_path) -> None:

@@ -26,7 +26,7 @@ def sample_window(num_frames: int, length: int, generator: torch.Generator) -> t
 def interp_condition(depth_latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Known keyframe latents and mask for windows [B,L,4,h,w]: first and last frames known.
 
-    Same layout as ``dav_core.longvideo.runner.interpolate_window``: known latents zero on unknown
+    Same layout as ``dav_core.longvideo.windows.interpolate_windows``: known latents zero on unknown
     frames, mask 1 on known frames replicated over the 4 channels.
     """
     known = torch.zeros_like(depth_latents)

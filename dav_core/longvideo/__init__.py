@@ -1,25 +1,6 @@
-"""Long-video scheduling: keyframes, keyframe passes, interpolation windows, decode chunks."""
+"""Long videos: the pure schedule (``plan``), its stages (``keyframes``, ``windows``), and the streaming
+composition of all stages (``runner.stream_depth``)."""
 
-from dav_core.longvideo.plan import (
-    Chunk,
-    ChunkPlan,
-    FrameSource,
-    InterpWindow,
-    KeyframePass,
-    VideoPlan,
-    frame_sources,
-    plan_chunks,
-    plan_long_video,
-)
+from dav_core.longvideo.plan import InterpWindow, KeyframePass, VideoPlan, plan_long_video
 
-__all__ = [
-    "Chunk",
-    "ChunkPlan",
-    "FrameSource",
-    "InterpWindow",
-    "KeyframePass",
-    "VideoPlan",
-    "frame_sources",
-    "plan_chunks",
-    "plan_long_video",
-]
+__all__ = ["InterpWindow", "KeyframePass", "VideoPlan", "plan_long_video"]

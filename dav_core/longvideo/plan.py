@@ -1,4 +1,4 @@
-"""Pure planning of long-video inference: keyframes, keyframe passes, interpolation windows, decode chunks.
+"""Pure planning of long-video inference: keyframes, keyframe passes, interpolation windows.
 
 Everything here is integers and floats; no torch. A plan covers every frame ``0..N-1`` for any ``N >= 1``.
 
@@ -27,7 +27,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Literal, NamedTuple
+
+from ..spacing import check_int, even_points
 
 PASS_CHAINING = ("pin", "align", "none")
 """How keyframe passes after the first keep the depth scale of the earlier ones:
@@ -40,24 +41,7 @@ PASS_CHAINING = ("pin", "align", "none")
 """
 
 
-__all__ = [
-    "Chunk",
-    "ChunkPlan",
-    "FrameSource",
-    "InterpWindow",
-    "KeyframePass",
-    "VideoPlan",
-    "frame_sources",
-    "plan_chunks",
-    "plan_long_video",
-]
-
-
-class FrameSource(NamedTuple):
-    """Where one frame's value comes from: a keyframe pass or an interpolation window (by index)."""
-
-    kind: Literal["keyframe", "window"]
-    index: int
+__all__ = ["PASS_CHAINING", "InterpWindow", "KeyframePass", "VideoPlan", "plan_long_video"]
 
 
 @dataclass(frozen=True)
@@ -117,10 +101,6 @@ class VideoPlan:
     def unet_frames_per_output_frame(self) -> float:
         return self.unet_frame_passes / self.num_frames
 
-    def window_order(self) -> tuple[InterpWindow, ...]:
-        """Windows in processing order for streaming (sorted by start, then end)."""
-        return tuple(sorted(self.windows, key=lambda w: (w.start, w.end)))
-
     def release_schedule(self) -> tuple[tuple[int, ...], ...]:
         """Frames a streaming runner may emit, in order, at each step.
 
@@ -136,31 +116,17 @@ class VideoPlan:
         return tuple(tuple(s) for s in steps)
 
 
-def _check_int(name: str, value: int, low: int, high: int | None = None) -> None:
-    """Raise ValueError unless ``value`` is an int in ``[low, high]`` (``high=None``: unbounded)."""
-    upper = "inf" if high is None else str(high)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be an integer in [{low}, {upper}], got {value!r}")
-    if value < low or (high is not None and value > high):
-        raise ValueError(f"{name} must be in [{low}, {upper}], got {value}")
-
-
-def _even_points(count: int, last: int) -> list[int]:
-    """``count`` integers spread evenly over ``0..last`` (first 0, last ``last``); ``count >= 2``."""
-    return [i * last // (count - 1) for i in range(count)]
-
-
 def _window_spans(num_frames: int, window: int, overlap: int) -> list[tuple[int, int]]:
     """Inclusive ``(start, end)`` spans of the interpolation windows; ``num_frames >= 2``."""
     last = num_frames - 1
     if overlap == 0:
         gaps = math.ceil(last / (window - 1))
-        keys = _even_points(gaps + 1, last)
+        keys = even_points(gaps + 1, last)
         return list(pairwise(keys))
     length = min(window, num_frames)
     stride = window - 1 - overlap
     count = 1 + math.ceil((num_frames - length) / stride)
-    starts = [0] if count == 1 else _even_points(count, num_frames - length)
+    starts = [0] if count == 1 else even_points(count, num_frames - length)
     return [(s, s + length - 1) for s in starts]
 
 
@@ -211,11 +177,11 @@ def plan_long_video(
     ``max_keyframes_per_pass``: keyframes denoised jointly (>= 2).
     ``pass_overlap``: keyframes shared by consecutive passes, in ``[0, max_keyframes_per_pass-1]``.
     """
-    _check_int("num_frames", num_frames, 1)
-    _check_int("window", window, 3)
-    _check_int("overlap", overlap, 0, window - 3)
-    _check_int("max_keyframes_per_pass", max_keyframes_per_pass, 2)
-    _check_int("pass_overlap", pass_overlap, 0, max_keyframes_per_pass - 1)
+    check_int("num_frames", num_frames, 1)
+    check_int("window", window, 3)
+    check_int("overlap", overlap, 0, window - 3)
+    check_int("max_keyframes_per_pass", max_keyframes_per_pass, 2)
+    check_int("pass_overlap", pass_overlap, 0, max_keyframes_per_pass - 1)
 
     if num_frames <= max_keyframes_per_pass:
         keyframes = list(range(num_frames))
@@ -241,71 +207,3 @@ def plan_long_video(
         windows=tuple(windows),
         last_window_for_frame=tuple(last_window),
     )
-
-
-def frame_sources(plan: VideoPlan) -> list[list[tuple[FrameSource, float]]]:
-    """Per frame, the ``(source, weight)`` pairs whose weighted sum gives its final value.
-
-    A keyframe has one entry: the first pass that solves it (not as an anchor), weight 1.0. Other frames list
-    every covering window with a non-zero weight; weights sum to 1.
-    """
-    sources: list[list[tuple[FrameSource, float]]] = [[] for _ in range(plan.num_frames)]
-    for index, kp in enumerate(plan.keyframe_passes):
-        for f in kp.new_frames:
-            sources[f].append((FrameSource("keyframe", index), 1.0))
-    for index, w in enumerate(plan.windows):
-        for f, weight in zip(w.frames, w.weights, strict=True):
-            if weight > 0.0:
-                sources[f].append((FrameSource("window", index), weight))
-    return sources
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """Frames ``start..stop-1`` (Python slice) decoded together; ``weights[i]`` blends frame ``start+i``."""
-
-    start: int
-    stop: int
-    weights: tuple[float, ...]
-
-
-@dataclass(frozen=True)
-class ChunkPlan:
-    num_frames: int
-    chunk: int
-    overlap: int
-    chunks: tuple[Chunk, ...]
-
-    def frame_weights(self) -> list[list[tuple[int, float]]]:
-        """Per frame, ``(chunk_index, weight)`` pairs; weights sum to 1."""
-        out: list[list[tuple[int, float]]] = [[] for _ in range(self.num_frames)]
-        for index, c in enumerate(self.chunks):
-            for offset, weight in enumerate(c.weights):
-                out[c.start + offset].append((index, weight))
-        return out
-
-
-def plan_chunks(num_frames: int, chunk: int, overlap: int = 0) -> ChunkPlan:
-    """Split ``0..num_frames-1`` into chunks of ``chunk`` frames overlapping by at least ``overlap`` frames.
-
-    Chunk starts are spread evenly from 0 to ``num_frames-chunk`` (stride <= ``chunk-overlap``). A chunk's
-    weight for a frame is its distance to the nearer chunk end plus one, normalised over covering chunks:
-    a linear cross-fade over each overlap (exactly linear when ``overlap <= chunk/2``); frames covered once
-    get weight 1.
-    """
-    _check_int("num_frames", num_frames, 1)
-    _check_int("chunk", chunk, 1)
-    _check_int("overlap", overlap, 0, chunk - 1)
-    length = min(chunk, num_frames)
-    count = 1 + math.ceil((num_frames - length) / (chunk - overlap))
-    starts = [0] if count == 1 else _even_points(count, num_frames - length)
-    ramps = [[min(f - s + 1, s + length - f) for f in range(s, s + length)] for s in starts]
-    totals = [0] * num_frames
-    for s, ramp in zip(starts, ramps, strict=True):
-        for offset, r in enumerate(ramp):
-            totals[s + offset] += r
-    chunks = tuple(
-        Chunk(s, s + length, tuple(r / totals[s + i] for i, r in enumerate(ramp)))
-        for s, ramp in zip(starts, ramps, strict=True)
-    )
-    return ChunkPlan(num_frames, chunk, overlap, chunks)

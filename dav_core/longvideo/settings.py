@@ -1,0 +1,43 @@
+"""Settings of a long-video run: depth settings plus the keyframe / window schedule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..choices import SINGLE_PASS_FRAMES
+from ..depth import DepthSettings
+from .plan import PASS_CHAINING, VideoPlan, plan_long_video
+
+
+@dataclass(frozen=True)
+class LongVideoSettings(DepthSettings):
+    """Depth settings plus the long-video schedule (see ``plan_long_video``)."""
+
+    window: int = 8  # interpolation window length, both keyframes included
+    overlap: int = 0  # frames shared by neighbouring windows
+    max_keyframes_per_pass: int = SINGLE_PASS_FRAMES
+    pass_overlap: int | None = (
+        None  # keyframes shared by consecutive passes; None: min(2, max_keyframes_per_pass-1)
+    )
+    window_batch: int = 8  # interpolation windows denoised together in one UNet batch
+    pass_chaining: str = "pin"  # how a keyframe pass joins the earlier ones: see PASS_CHAINING
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.window_batch < 1:
+            raise ValueError(f"window_batch must be >= 1, got {self.window_batch}")
+        if self.pass_chaining not in PASS_CHAINING:
+            raise ValueError(
+                f"pass_chaining must be one of {', '.join(PASS_CHAINING)}, got {self.pass_chaining!r}"
+            )
+
+    def plan(self, num_frames: int) -> VideoPlan:
+        return plan_long_video(
+            num_frames,
+            window=self.window,
+            overlap=self.overlap,
+            max_keyframes_per_pass=self.max_keyframes_per_pass,
+            pass_overlap=min(2, self.max_keyframes_per_pass - 1)
+            if self.pass_overlap is None
+            else self.pass_overlap,
+        )

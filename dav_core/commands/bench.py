@@ -1,9 +1,11 @@
 """`dav bench`: long-video throughput and memory, file to file, one fresh process per clip length.
 
 For each N it writes an N-frame test video (a textured square moving over a gradient), runs the same
-streaming path as `dav depth` (video file in, 16-bit PNGs out) in a child process, and records wall
-time per frame, the child's peak RSS, and UNet frame-passes per output frame (counted with forward
-hooks, per Euler step). Numbers are only comparable within one run on one machine.
+file-to-file job as `dav depth` (``dav_core.job.write_depth``: video file in, 16-bit PNGs out) in a child
+process, and records wall time per frame, the child's peak RSS, and UNet frame-passes per output frame
+(counted with forward hooks, per Euler step). Numbers are only comparable within one run on one machine:
+``--against CHECKOUT`` times another checkout of this repository (an older commit) in the same run,
+alternating old and new for each N, and prints the speed ratio.
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
 import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +29,13 @@ logger = logging.getLogger(__name__)
 def register(subparsers) -> None:
     p = subparsers.add_parser("bench", help="long-video benchmark: time per frame, peak RSS, UNet passes")
     p.add_argument("--model", required=True, help="model folder or bundle (e.g. the tiny reference model)")
+    p.add_argument(
+        "--against",
+        type=Path,
+        default=None,
+        help="another checkout of this repository (e.g. `git worktree add /tmp/old HEAD~5`) to time in the "
+        "same run; its results are printed beside these with the ratio",
+    )
     p.add_argument(
         "--frames", default="100,1000,10000", help="comma-separated clip lengths (default 100,1000,10000)"
     )
@@ -64,8 +73,8 @@ def child(video: Path, output: Path, model_path: str, steps: int) -> dict:
     """Run one file-to-file job in this process and measure it."""
     import torch
 
-    from ..io.writers import DepthNormalization, make_writer
-    from ..longvideo.runner import LongVideoSettings, stream_depth
+    from ..job import write_depth
+    from ..longvideo.settings import LongVideoSettings
     from ..longvideo.sources import FileSource
     from ..models.loading import load_dav
 
@@ -81,19 +90,12 @@ def child(video: Path, output: Path, model_path: str, steps: int) -> dict:
     source = FileSource(video)
     settings = LongVideoSettings(steps=steps, max_resolution=None)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    start = time.perf_counter()
-    frames = 0
-    with make_writer(
-        "png16", output, DepthNormalization(), expected_frames=source.num_frames, overwrite=True
-    ) as writer:
-        for frame in stream_depth(model, source, settings):
-            writer.write(frame.index, frame.disparity)
-            frames += 1
-    elapsed = time.perf_counter() - start
+    result = write_depth(model, source, settings, output, ("png16",), overwrite=True)
+    frames = result.computed
     return {
         "frames": frames,
-        "seconds": elapsed,
-        "seconds_per_frame": elapsed / frames,
+        "seconds": result.seconds,
+        "seconds_per_frame": result.seconds / frames,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_after_model_load_mb": rss_before / 1024,
         "unet_frame_passes_per_frame": unet_frames["n"] / steps / frames,
@@ -102,35 +104,62 @@ def child(video: Path, output: Path, model_path: str, steps: int) -> dict:
     }
 
 
+def _run_child(video: Path, output: Path, args: argparse.Namespace, checkout: Path | None) -> dict:
+    """One measurement in a fresh process; ``checkout`` runs another checkout's code instead of this one."""
+    command = [sys.executable, "-m", "dav_core.commands.bench", "--child", str(video), str(output)]
+    command += [str(Path(args.model).resolve()), str(args.steps)]
+    env = dict(os.environ)
+    if checkout is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(checkout.resolve()), env.get("PYTHONPATH", "")]).rstrip(
+            os.pathsep
+        )
+    completed = subprocess.run(command, capture_output=True, text=True, env=env, cwd=checkout)
+    if completed.returncode:
+        where = f" ({checkout})" if checkout else ""
+        raise RuntimeError(f"benchmark child{where} failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def _line(label: str, n: int, result: dict) -> str:
+    return (
+        f"{label}N={n:>6}: {result['seconds_per_frame'] * 1000:8.1f} ms/frame  peak RSS {result['peak_rss_mb']:7.1f} MB  "
+        f"UNet frame-passes/frame {result['unet_frame_passes_per_frame']:.3f}"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     lengths = [int(n) for n in args.frames.split(",") if n.strip()]
     if not lengths or min(lengths) < 1:
         raise ValueError(f"--frames takes positive comma-separated integers, got {args.frames!r}")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dav_bench_"))
     workdir.mkdir(parents=True, exist_ok=True)
-    results = []
+    if args.against is not None and not (args.against / "dav_core").is_dir():
+        raise ValueError(f"--against: {args.against} is not a checkout of this repository (no dav_core/)")
+    results, baseline = [], []
     for n in lengths:
         video = workdir / f"clip_{n}_{args.size}.mp4"
         if not video.exists():
             write_test_video(video, n, args.size)
-        output = workdir / f"out_{n}"
-        command = [sys.executable, "-m", "dav_core.commands.bench", "--child", str(video), str(output)]
-        command += [str(args.model), str(args.steps)]
-        completed = subprocess.run(command, capture_output=True, text=True)
-        if completed.returncode:
-            raise RuntimeError(f"benchmark child for N={n} failed:\n{completed.stderr[-3000:]}")
-        result = json.loads(completed.stdout.strip().splitlines()[-1])
+        if args.against is not None:
+            old = _run_child(video, workdir / f"out_{n}_against", args, args.against)
+            old["num_frames"] = n
+            baseline.append(old)
+            print(_line("against ", n, old), flush=True)
+        result = _run_child(video, workdir / f"out_{n}", args, None)
         result["num_frames"] = n
         results.append(result)
-        print(
-            f"N={n:>6}: {result['seconds_per_frame'] * 1000:8.1f} ms/frame  peak RSS {result['peak_rss_mb']:7.1f} MB  "
-            f"UNet frame-passes/frame {result['unet_frame_passes_per_frame']:.3f}",
-            flush=True,
-        )
+        print(_line("this    " if baseline else "", n, result), flush=True)
+        if baseline:
+            ratio = baseline[-1]["seconds_per_frame"] / result["seconds_per_frame"]
+            print(
+                f"          N={n:>6}: this checkout is {ratio:.2f}x the speed of {args.against}", flush=True
+            )
     if len(results) > 1:
         base = results[-2]["peak_rss_mb"]
         print(f"peak RSS ratio N={lengths[-1]} / N={lengths[-2]}: {results[-1]['peak_rss_mb'] / base:.3f}")
     report = {"size": args.size, "steps": args.steps, "machine": platform.platform(), "results": results}
+    if baseline:
+        report["against"] = {"checkout": str(args.against), "results": baseline}
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0

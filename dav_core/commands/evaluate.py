@@ -23,7 +23,7 @@ import math
 import time
 from pathlib import Path
 
-from .options import add_keyframe_options, add_sampling_options
+from .options import add_keyframe_options, add_model_options, add_sampling_options, load_model
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def register(subparsers) -> None:
         ),
     )
     p.add_argument("--data", type=Path, required=True, help="synthetic dataset folder (clip_XXXXXX/ inside)")
-    p.add_argument("--model", help="model folder, bundle .safetensors or hub id (default: the bundled model)")
+    add_model_options(p)
     p.add_argument("--json", type=Path, default=None, help="write per-clip and mean results to this file")
     p.add_argument(
         "--methods",
@@ -65,10 +65,6 @@ def register(subparsers) -> None:
     p.add_argument(
         "--min-depth", type=float, default=1e-3, help="ignore GT depth below this (m, default 1e-3)"
     )
-    p.add_argument(
-        "--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"], help="model precision"
-    )
-    p.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda, cuda:1, mps ...")
     p.add_argument("--no-warmup", action="store_true", help="skip the untimed warm-up prediction")
     p.set_defaults(func=run)
 
@@ -262,12 +258,9 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from ..longvideo.runner import LongVideoSettings
+    from ..longvideo.settings import LongVideoSettings
     from ..metrics import build_valid_mask
-    from ..models.default import default_model_path
-    from ..models.loading import load_dav, resolve_dtype
     from ..synthetic import clip_dirs, load_clip
-    from .depth import resolve_device
 
     paths = clip_dirs(data)
     if not paths:
@@ -285,12 +278,8 @@ def run(args: argparse.Namespace) -> int:
         pass_chaining=args.pass_chaining,
     )
 
-    device = resolve_device(args.device, torch)
-    model_path = args.model or default_model_path()
-    model = load_dav(model_path, dtype=resolve_dtype(args.precision, device), device=device)
-    logger.info(
-        "model %s on %s (%s); %d clip(s), methods %s", model_path, device, model.dtype, len(paths), methods
-    )
+    model = load_model(args)
+    logger.info("%d clip(s), methods %s", len(paths), methods)
 
     clips: list[dict] = []
     skipped: list[dict] = []
@@ -331,9 +320,9 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(mean, len(clips)))
     if args.json is not None:
         report = {
-            "model": str(model_path),
+            "model": str(model.source),
             "data": str(data),
-            "device": str(device),
+            "device": str(model.device),
             "methods": methods,
             "settings": {
                 "steps": args.steps,

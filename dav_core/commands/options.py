@@ -1,10 +1,49 @@
-"""Command-line options shared by `dav depth` and `dav eval` (parsing only; no torch import)."""
+"""Command-line options and model loading shared by `dav depth`, `dav eval` and `dav bench`.
+
+Parsing imports no torch; :func:`load_model` does, when a command runs.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
 
-from ..longvideo.plan import PASS_CHAINING
+from ..choices import PASS_CHAINING, PRECISIONS, SINGLE_PASS_FRAMES
+
+logger = logging.getLogger(__name__)
+
+
+def add_model_options(p: argparse.ArgumentParser, required: bool = False) -> None:
+    """--model, --precision, --device."""
+    default = "" if required else " (default: $DAV_MODEL, else the bundled model)"
+    p.add_argument("--model", required=required, help=f"model folder, bundle .safetensors or hub id{default}")
+    p.add_argument("--precision", default="auto", choices=PRECISIONS, help="model precision (default auto)")
+    p.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda, cuda:1, mps ...")
+
+
+def load_model(args: argparse.Namespace):
+    """The model that --model/--precision/--device name, on its device."""
+    import torch
+
+    from ..models.default import default_model_path
+    from ..models.loading import load_dav, resolve_dtype
+
+    device = resolve_device(args.device, torch)
+    path = args.model or default_model_path()
+    model = load_dav(path, dtype=resolve_dtype(args.precision, device), device=device)
+    logger.info("model %s on %s (%s)", path, device, model.dtype)
+    return model
+
+
+def resolve_device(name: str, torch):
+    """``auto`` picks CUDA, then MPS, then the CPU; any other name is passed to torch.device."""
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
 
 
 def add_sampling_options(p: argparse.ArgumentParser) -> None:
@@ -23,7 +62,10 @@ def add_sampling_options(p: argparse.ArgumentParser) -> None:
 def add_keyframe_options(p: argparse.ArgumentParser) -> None:
     """--keyframes-per-pass, --pass-chaining."""
     p.add_argument(
-        "--keyframes-per-pass", type=int, default=32, help="keyframes denoised jointly (default 32)"
+        "--keyframes-per-pass",
+        type=int,
+        default=SINGLE_PASS_FRAMES,
+        help=f"keyframes denoised jointly (default {SINGLE_PASS_FRAMES})",
     )
     p.add_argument(
         "--pass-chaining",

@@ -12,7 +12,7 @@ from functools import cache
 
 import numpy as np
 
-__all__ = ["COLORMAP_NAMES", "apply_colormap", "get_colormap"]
+__all__ = ["COLORMAP_NAMES", "apply_colormap", "depth_colors", "get_colormap"]
 
 _STOPS: dict[str, tuple[str, ...]] = {
     # ColorBrewer Spectral, 11 classes, low values red -> high values blue (as in matplotlib)
@@ -76,3 +76,38 @@ def apply_colormap(values: np.ndarray, colormap: str | np.ndarray) -> np.ndarray
     scaled = np.nan_to_num(np.asarray(values, dtype=np.float32), nan=0.0) * np.float32(lut.shape[0] - 1)
     index = np.clip(np.rint(scaled), 0, lut.shape[0] - 1).astype(np.intp)
     return lut[index]
+
+
+# Colormaps whose warm end comes first: near is drawn with their first colour (red for Spectral).
+_WARM_FIRST = frozenset({"spectral"})
+
+
+def depth_colors(nearness: np.ndarray, colormap: str = "Spectral", invert: bool = False) -> np.ndarray:
+    """The one preview convention: ``nearness`` in [0,1] (1 = nearest, e.g. disparity) -> uint8 RGB
+    ``[..., 3]`` with the nearest at the colormap's warm or bright end (red for Spectral and turbo, as in
+    the paper's figures; bright for inferno and viridis; white for gray); ``invert`` swaps near and far."""
+    flipped = colormap.lower().endswith("_r")
+    base = colormap[:-2] if flipped else colormap
+    values = np.asarray(nearness, dtype=np.float32)
+    if (base.lower() in _WARM_FIRST) ^ flipped ^ invert:
+        values = 1.0 - values
+    return apply_colormap(values, base)
+
+
+def colorize_values(values: np.ndarray, colormap: str, invert: bool = False, range: str = "shot") -> np.ndarray:
+    """Values [N,H,W] (1 = nearest, e.g. disparity) -> uint8 RGB [N,H,W,3] by :func:`depth_colors`.
+
+    ``range``: "shot" stretches the batch's min..max to 0..1 (no flicker), "per-frame" each frame's own
+    min..max, "none" takes the values as they are.
+    """
+    values = np.asarray(values, dtype=np.float32)
+    get_colormap(colormap)  # validates the name
+    low, high = float(values.min()), float(values.max())
+    out = np.empty((*values.shape, 3), dtype=np.uint8)
+    for i, frame in enumerate(values):
+        if range == "per-frame":
+            low, high = float(frame.min()), float(frame.max())
+        if range != "none":
+            frame = (frame - low) / max(high - low, 1e-6)
+        out[i] = depth_colors(frame, colormap, invert)
+    return out

@@ -1,6 +1,6 @@
 """Streaming depth writers: 16-bit PNG / float EXR sequences, one .npy array, a colormapped MP4 preview.
 
-Frames arrive one at a time, in order, as float32 ``[H, W]``, with one :class:`DepthNormalization` fixed up
+Frames arrive one at a time, in order, as float32 ``[H, W]``, with one :class:`DepthEncoding` fixed up
 front for the whole shot (values are never normalised per frame).
 
 Protocol: ``write(frame_index, depth)``, ``close()``, context manager. ``frame_index`` is the source frame
@@ -34,19 +34,19 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from PIL import Image
 
-from dav_core.io.colormaps import apply_colormap, get_colormap
+from dav_core.io.colormaps import depth_colors, get_colormap
 
 __all__ = [
     "MANIFEST_NAME",
     "WRITER_FORMATS",
-    "DepthNormalization",
+    "DepthEncoding",
     "DepthWriter",
     "ExrSequenceWriter",
     "NpyWriter",
     "Png16SequenceWriter",
     "PreviewMp4Writer",
     "existing_frames",
-    "is_complete",
+    "output_is_complete",
     "make_writer",
     "read_depth_exr",
     "read_depth_png16",
@@ -63,7 +63,7 @@ DepthKind = Literal["disparity", "depth"]
 
 
 @dataclass(frozen=True)
-class DepthNormalization:
+class DepthEncoding:
     """What the written values mean and the value range used for integer/colormap outputs.
 
     ``kind``: "disparity" (larger = nearer) or "depth" (larger = farther). ``relative``: values are only
@@ -81,12 +81,6 @@ class DepthNormalization:
             raise ValueError(f"kind must be 'disparity' or 'depth', got {self.kind!r}")
         if not (np.isfinite(self.low) and np.isfinite(self.high)) or self.high <= self.low:
             raise ValueError(f"high must be finite and > low, got low={self.low}, high={self.high}")
-
-    @classmethod
-    def from_near_far(cls, near: float, far: float, kind: DepthKind = "depth", relative: bool = True):
-        """Range from the values of the nearest and farthest points (near < far for depth, > for disparity)."""
-        low, high = (near, far) if kind == "depth" else (far, near)
-        return cls(kind=kind, low=float(low), high=float(high), relative=relative)
 
     @property
     def near(self) -> float:
@@ -109,7 +103,7 @@ class DepthNormalization:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DepthNormalization:
+    def from_dict(cls, data: dict[str, Any]) -> DepthEncoding:
         return cls(kind=data["kind"], low=data["low"], high=data["high"], relative=data["relative"])
 
 
@@ -124,7 +118,7 @@ def read_manifest(output_dir: str | os.PathLike) -> dict[str, Any] | None:
         return None
 
 
-def is_complete(output_dir: str | os.PathLike, name: str | None = None) -> bool:
+def output_is_complete(output_dir: str | os.PathLike, name: str | None = None) -> bool:
     """True when the manifest marks output ``name`` (or, for None, every output) complete."""
     manifest = read_manifest(output_dir)
     if manifest is None:
@@ -163,21 +157,22 @@ class DepthWriter(ABC):
     def __init__(
         self,
         output_dir: str | os.PathLike,
-        normalization: DepthNormalization,
+        encoding: DepthEncoding,
         *,
         expected_frames: int | Iterable[int] | None = None,
         name: str | None = None,
     ) -> None:
-        if not isinstance(normalization, DepthNormalization):
+        if not isinstance(encoding, DepthEncoding):
             raise ValueError(
-                f"normalization must be a DepthNormalization, got {type(normalization).__name__}"
+                f"encoding must be a DepthEncoding, got {type(encoding).__name__}"
             )
         self.output_dir = Path(output_dir)
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        self.normalization = normalization
+        self.encoding = encoding
         self.name = name or self.format
         self.expected_count, self.expected_set = _expected(expected_frames)
         self.written: list[int] = []  # frame indices written by this writer, in order
+        self._written_set: set[int] = set()
         self.size: tuple[int, int] | None = None  # (height, width)
         self.closed = False
 
@@ -190,6 +185,7 @@ class DepthWriter(ABC):
         depth = self._check_frame(frame_index, depth)
         self._write_frame(int(frame_index), depth)
         self.written.append(int(frame_index))
+        self._written_set.add(int(frame_index))
 
     def close(self) -> None:
         """Finish the output; marks it complete only if every expected frame is present."""
@@ -268,7 +264,7 @@ class DepthWriter(ABC):
             "expected_frames": self.expected_count,
             "width": width,
             "height": height,
-            "normalization": self.normalization.to_dict(),
+            "normalization": self.encoding.to_dict(),
             "frame_indices": sorted(self.present),
             **self._extra_manifest(),
         }
@@ -309,7 +305,7 @@ class _SequenceWriter(DepthWriter):
     def __init__(
         self,
         output_dir: str | os.PathLike,
-        normalization: DepthNormalization,
+        encoding: DepthEncoding,
         *,
         expected_frames: int | Iterable[int] | None = None,
         start_offset: int = 0,
@@ -318,7 +314,7 @@ class _SequenceWriter(DepthWriter):
         overwrite: bool = False,
         name: str | None = None,
     ) -> None:
-        super().__init__(output_dir, normalization, expected_frames=expected_frames, name=name)
+        super().__init__(output_dir, encoding, expected_frames=expected_frames, name=name)
         if start_offset < 0:
             raise ValueError(f"start_offset must be >= 0, got {start_offset}")
         self.start_offset = start_offset
@@ -347,9 +343,9 @@ class _SequenceWriter(DepthWriter):
         entry = (read_manifest(self.output_dir) or {}).get("outputs", {}).get(self.name)
         if entry is None:
             return
-        if DepthNormalization.from_dict(entry["normalization"]) != self.normalization:
+        if DepthEncoding.from_dict(entry["normalization"]) != self.encoding:
             raise ValueError(
-                f"normalization {self.normalization} differs from the one recorded in {self.output_dir} "
+                f"value encoding {self.encoding} differs from the one recorded in {self.output_dir} "
                 f"({entry['normalization']}); cannot resume"
             )
         if entry.get("width") and entry.get("height"):
@@ -357,13 +353,13 @@ class _SequenceWriter(DepthWriter):
 
     @property
     def present(self) -> list[int]:
-        return sorted(self.existing | set(self.written))
+        return sorted(self.existing | self._written_set)
 
     def path_for(self, frame_index: int) -> Path:
         return self.output_dir / f"{self.prefix}{frame_index + self.start_offset:06d}{self.extension}"
 
     def _check_frame(self, frame_index: int, depth: np.ndarray) -> np.ndarray:
-        if frame_index in self.written:
+        if frame_index in self._written_set:
             raise ValueError(f"frame_index {frame_index} was already written")
         return super()._check_frame(frame_index, depth)
 
@@ -391,7 +387,7 @@ class Png16SequenceWriter(_SequenceWriter):
     compress_level: int = 3
 
     def _encode(self, path: Path, frame_index: int, depth: np.ndarray) -> None:
-        quantised = np.rint(self.normalization.to_unit(depth) * np.float32(65535.0)).astype(
+        quantised = np.rint(self.encoding.to_unit(depth) * np.float32(65535.0)).astype(
             np.uint16
         )  # [H, W]
         Image.fromarray(quantised).save(path, format="PNG", compress_level=self.compress_level)
@@ -409,9 +405,9 @@ class ExrSequenceWriter(_SequenceWriter):
         header = {
             "compression": OpenEXR.ZIP_COMPRESSION,
             "type": OpenEXR.scanlineimage,
-            "davKind": self.normalization.kind,
-            "davRelative": int(self.normalization.relative),
-            "davNormalization": json.dumps(self.normalization.to_dict()),
+            "davKind": self.encoding.kind,
+            "davRelative": int(self.encoding.relative),
+            "davNormalization": json.dumps(self.encoding.to_dict()),
             "davFrame": int(frame_index),
         }
         with OpenEXR.File(header, {"Z": np.ascontiguousarray(depth, dtype=np.float32)}) as exr:
@@ -431,14 +427,14 @@ class _SingleFileWriter(DepthWriter):
     def __init__(
         self,
         output_dir: str | os.PathLike,
-        normalization: DepthNormalization,
+        encoding: DepthEncoding,
         *,
         filename: str,
         expected_frames: int | Iterable[int] | None = None,
         overwrite: bool = False,
         name: str | None = None,
     ) -> None:
-        super().__init__(output_dir, normalization, expected_frames=expected_frames, name=name)
+        super().__init__(output_dir, encoding, expected_frames=expected_frames, name=name)
         self.path = self.output_dir / filename
         self.partial_path = _partial_path(self.path)
         self.renamed = False
@@ -472,7 +468,7 @@ class NpyWriter(_SingleFileWriter):
     def __init__(
         self,
         output_dir: str | os.PathLike,
-        normalization: DepthNormalization,
+        encoding: DepthEncoding,
         *,
         expected_frames: int | Iterable[int],
         filename: str = "depth.npy",
@@ -488,7 +484,7 @@ class NpyWriter(_SingleFileWriter):
         self._array: np.memmap | None = None
         super().__init__(
             output_dir,
-            normalization,
+            encoding,
             filename=filename,
             expected_frames=expected_frames,
             overwrite=overwrite,
@@ -520,11 +516,10 @@ class PreviewMp4Writer(_SingleFileWriter):
     def __init__(
         self,
         output_dir: str | os.PathLike,
-        normalization: DepthNormalization,
+        encoding: DepthEncoding,
         *,
         fps: float,
         colormap: str = "Spectral",
-        invert: bool = False,
         crf: int = 18,
         expected_frames: int | Iterable[int] | None = None,
         filename: str = "depth_preview.mp4",
@@ -536,13 +531,13 @@ class PreviewMp4Writer(_SingleFileWriter):
         if not 0 <= crf <= 51:
             raise ValueError(f"crf must be in [0, 51], got {crf}")
         self.lut = get_colormap(colormap)
-        self.colormap, self.invert, self.crf = colormap, invert, crf
+        self.colormap, self.crf = colormap, crf
         self.rate = Fraction(fps).limit_denominator(1001 * 1000)
         self._container = None
         self._stream = None
         super().__init__(
             output_dir,
-            normalization,
+            encoding,
             filename=filename,
             expected_frames=expected_frames,
             overwrite=overwrite,
@@ -563,8 +558,8 @@ class PreviewMp4Writer(_SingleFileWriter):
 
     def colorize(self, depth: np.ndarray) -> np.ndarray:
         """float ``[H, W]`` -> uint8 RGB ``[H', W', 3]`` padded to even H', W'."""
-        unit = self.normalization.to_unit(depth)
-        rgb = apply_colormap(1.0 - unit if self.invert else unit, self.lut)  # [H, W, 3]
+        unit = self.encoding.to_unit(depth)
+        rgb = depth_colors(unit if self.encoding.kind == "disparity" else 1.0 - unit, self.colormap)  # [H, W, 3]
         return np.pad(rgb, ((0, rgb.shape[0] % 2), (0, rgb.shape[1] % 2), (0, 0)), mode="edge")
 
     def _write_frame(self, frame_index: int, depth: np.ndarray) -> None:
@@ -593,7 +588,7 @@ class PreviewMp4Writer(_SingleFileWriter):
             **super()._extra_manifest(),
             "fps": float(self.rate),
             "colormap": self.colormap,
-            "invert": self.invert,
+            "near_colour": "warm end",
         }
 
 
@@ -609,12 +604,12 @@ _SEQUENCE_EXT = {"png16": ".png", "exr": ".exr"}
 
 
 def make_writer(
-    format: str, output_dir: str | os.PathLike, normalization: DepthNormalization, **kwargs
+    format: str, output_dir: str | os.PathLike, encoding: DepthEncoding, **kwargs
 ) -> DepthWriter:
     """Writer for ``format`` (one of :data:`WRITER_FORMATS`); ``kwargs`` go to its constructor."""
     if format not in WRITER_FORMATS:
         raise ValueError(f"format must be one of {', '.join(WRITER_FORMATS)}, got {format!r}")
-    return WRITER_FORMATS[format](output_dir, normalization, **kwargs)
+    return WRITER_FORMATS[format](output_dir, encoding, **kwargs)
 
 
 def _frame_files(folder: Path, prefix: str, extension: str, start_offset: int) -> dict[int, Path]:
@@ -673,18 +668,18 @@ def existing_frames(
     return sorted(index for index, path in files.items() if check(path, size))
 
 
-def read_depth_png16(path: str | os.PathLike, normalization: DepthNormalization) -> np.ndarray:
+def read_depth_png16(path: str | os.PathLike, encoding: DepthEncoding) -> np.ndarray:
     """16-bit PNG written by :class:`Png16SequenceWriter` -> float32 values ``[H, W]``."""
     with Image.open(path) as img:
         quantised = np.asarray(img, dtype=np.float32)
-    return normalization.from_unit(quantised / np.float32(65535.0))
+    return encoding.from_unit(quantised / np.float32(65535.0))
 
 
-def read_depth_exr(path: str | os.PathLike) -> tuple[np.ndarray, DepthNormalization | None]:
-    """EXR written by :class:`ExrSequenceWriter` -> (float32 ``[H, W]``, its normalisation if recorded)."""
+def read_depth_exr(path: str | os.PathLike) -> tuple[np.ndarray, DepthEncoding | None]:
+    """EXR written by :class:`ExrSequenceWriter` -> (float32 ``[H, W]``, its value encoding if recorded)."""
     import OpenEXR
 
     with OpenEXR.File(str(path)) as exr:  # header and pixels must be copied out before the file closes
         meta = exr.header().get("davNormalization")
         depth = np.array(exr.channels()["Z"].pixels, dtype=np.float32)
-    return depth, DepthNormalization.from_dict(json.loads(meta)) if meta else None
+    return depth, DepthEncoding.from_dict(json.loads(meta)) if meta else None

@@ -27,6 +27,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
+from ..choices import PRECISIONS, check_choice
 from .unet import UNetSpatioTemporalRopeConditionModel
 
 logger = logging.getLogger(__name__)
@@ -85,8 +86,7 @@ def resolve_dtype(precision: str | torch.dtype, device: torch.device | str = "cp
         return precision
     if precision == "auto":
         return torch.float16 if torch.device(device).type == "cuda" else torch.float32
-    if precision not in DTYPES:
-        raise ValueError(f"precision must be one of auto, {', '.join(DTYPES)}; got {precision!r}")
+    check_choice("precision", precision, PRECISIONS)
     return DTYPES[precision]
 
 

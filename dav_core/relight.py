@@ -63,3 +63,28 @@ def lambert_relight(
     lambert = (normals @ light).clamp_min(0)[..., None]  # [H,W,1]
     lit = plate * (ambient + intensity * lambert * colour)
     return (plate + (lit - plate) * amount).clamp(0, 1)
+
+
+def normals_image(values: torch.Tensor, kind: str, fov_degrees: float, near: float, far: float) -> torch.Tensor:
+    """Relative values [T,H,W] in [0,1] (``kind`` disparity: near = 1; depth: far = 1) -> camera-space
+    normals encoded as an image [T,H,W,3] in [0,1] (0.5 + 0.5 * n)."""
+    disparity = values if kind == "disparity" else 1.0 - values
+    normals = depth_to_normals(disparity_to_depth(disparity, near, far), fov_degrees)  # [T,3,H,W]
+    return (normals * 0.5 + 0.5).permute(0, 2, 3, 1).clamp(0, 1).contiguous()
+
+
+def relight_frame(
+    plate: torch.Tensor,
+    normals_rgb: torch.Tensor,
+    t: float,
+    azimuth: tuple[float, float],
+    elevation: float,
+    colour: torch.Tensor,
+    intensity: float,
+    ambient: float,
+    amount: float | torch.Tensor = 1.0,
+) -> torch.Tensor:
+    """One frame of a light sweep: plate [H,W,3], normals image [H,W,3] in [0,1], ``t`` in [0,1] the
+    position in the shot (azimuth goes from ``azimuth[0]`` to ``azimuth[1]``) -> relit plate [H,W,3]."""
+    light = light_direction(azimuth[0] + (azimuth[1] - azimuth[0]) * t, elevation)
+    return lambert_relight(plate.float(), normals_rgb.float() * 2 - 1, light, colour, intensity, ambient, amount)

@@ -66,6 +66,18 @@ def progress_bar(total: int):
     return utils.ProgressBar(max(1, total))
 
 
+def hooks(total_steps: int = 1000):
+    """dav_core Hooks that drive a ProgressBar on the node and raise ComfyUI's interrupt on Cancel."""
+    from dav_core.hooks import Hooks
+
+    bar = progress_bar(total_steps)
+
+    def on_progress(done: int, total: int) -> None:
+        bar.update_absolute(int(total_steps * done / max(total, 1)), total_steps)
+
+    return Hooks(on_progress=on_progress, should_cancel=should_cancel)
+
+
 def compute_device():
     import torch
 

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from dav_core import relight
+from dav_core.choices import COLOR_RANGES, COLORMAPS, DEPTH_KINDS
 
 from . import _comfy
 from ._comfy import CATEGORY
-
-COLORMAPS = ["Spectral", "turbo", "inferno", "viridis", "gray"]
-COLOR_NORMALIZATIONS = ["shot", "per-frame", "none"]
-
-
-def _check_mask(depth, what="depth") -> torch.Tensor:
-    if depth is None or not isinstance(depth, torch.Tensor):
-        raise ValueError(f"{what} must be a MASK (from Decode Depth), got {type(depth).__name__}")
-    if depth.ndim == 2:
-        depth = depth[None]
-    if depth.ndim == 4 and depth.shape[-1] in (1, 3):  # an IMAGE passed where a MASK is expected
-        depth = depth[..., 0]
-    if depth.ndim != 3 or depth.shape[0] == 0:
-        raise ValueError(f"{what} must be a non-empty MASK [frames,H,W], got shape {list(depth.shape)}")
-    return depth.float()
+from .widgets import check_mask, choice
 
 
 class DepthToColormap:
@@ -32,13 +18,16 @@ class DepthToColormap:
         return {
             "required": {
                 "depth": ("MASK", {"tooltip": "Depth or disparity in 0..1 from Decode Depth"}),
-                "colormap": (COLORMAPS, {"default": "Spectral", "tooltip": "Spectral is the paper's colormap; gray is plain"}),
-                "invert": ("BOOLEAN", {"default": False, "tooltip": "Reverse the colormap (swap near and far colours)"}),
-                "normalization": (COLOR_NORMALIZATIONS, {
-                    "default": "shot",
-                    "tooltip": "shot: one range for all frames (no flicker); per-frame: stretch every frame to "
-                    "its own min..max; none: values are already 0..1",
+                "colormap": choice(COLORMAPS, "Spectral", "Spectral is the paper's colormap; gray is plain"),
+                "invert": ("BOOLEAN", {
+                    "default": False,
+                    "tooltip": "Off: high values (near, for disparity) take the colormap's first colour (red for "
+                    "Spectral), as in the previews the pack writes. On: reversed (use it for depth, where far = 1)",
                 }),
+                "range": choice(
+                    COLOR_RANGES, "shot", "shot: one range for all frames (no flicker); per-frame: stretch every "
+                    "frame to its own min..max; none: values are already 0..1",
+                ),
             }
         }
 
@@ -49,28 +38,16 @@ class DepthToColormap:
     CATEGORY = CATEGORY
     DESCRIPTION = "Colours a depth batch for previews and review."
 
-    def colorize(self, depth, colormap="Spectral", invert=False, normalization="shot"):
-        from dav_core.io.colormaps import apply_colormap
+    def colorize(self, depth, colormap="Spectral", invert=False, range="shot"):
+        from dav_core.choices import check_choice
+        from dav_core.io.colormaps import colorize_values
 
-        depth = _check_mask(depth)
-        if colormap not in COLORMAPS:
-            raise ValueError(f"colormap must be one of {', '.join(COLORMAPS)}, got {colormap!r}")
-        if normalization not in COLOR_NORMALIZATIONS:
-            raise ValueError(f"normalization must be one of {COLOR_NORMALIZATIONS}, got {normalization!r}")
-        values = depth.cpu().numpy()
-        name = colormap + ("_r" if invert else "")
-        out = np.empty((*values.shape, 3), dtype=np.float32)
-        low, high = float(values.min()), float(values.max())
-        bar = _comfy.progress_bar(len(values))
-        for i, frame in enumerate(values):
-            _comfy.check_interrupt()
-            if normalization == "per-frame":
-                low, high = float(frame.min()), float(frame.max())
-            if normalization != "none":
-                frame = (frame - low) / max(high - low, 1e-6)
-            out[i] = apply_colormap(frame, name).astype(np.float32) / 255.0
-            bar.update(1)
-        return (torch.from_numpy(out),)
+        depth = check_mask(depth)
+        check_choice("colormap", colormap, COLORMAPS)
+        check_choice("range", range, COLOR_RANGES)
+        _comfy.check_interrupt()
+        rgb = colorize_values(depth.cpu().numpy(), colormap, invert, range)  # [N,H,W,3] uint8
+        return (torch.from_numpy(rgb).float() / 255.0,)
 
 
 class DAV_DepthToNormals:
@@ -79,7 +56,7 @@ class DAV_DepthToNormals:
         return {
             "required": {
                 "depth": ("MASK", {"tooltip": "Decode Depth's output, in 0..1"}),
-                "depth_is": (["disparity", "depth"], {
+                "depth_is": (list(DEPTH_KINDS), {
                     "default": "disparity",
                     "tooltip": "What the mask holds: disparity (near = 1, Decode Depth's default) or depth (far = 1)",
                 }),
@@ -106,16 +83,17 @@ class DAV_DepthToNormals:
     DESCRIPTION = "Turns relative depth into surface normals (kornia) using a pinhole camera with the given field of view."
 
     def normals(self, depth, depth_is="disparity", fov_degrees=60.0, near=1.0, far=10.0):
-        depth = _check_mask(depth)
-        unit = depth if depth_is == "disparity" else 1.0 - depth
+        from dav_core.choices import check_choice
+
+        depth = check_mask(depth)
+        check_choice("depth_is", depth_is, DEPTH_KINDS)
         out = []
         bar = _comfy.progress_bar(depth.shape[0])
-        for frame in unit.split(16):
+        for frames in depth.split(16):
             _comfy.check_interrupt()
-            normals = relight.depth_to_normals(relight.disparity_to_depth(frame, near, far), fov_degrees)
-            out.append((normals * 0.5 + 0.5).permute(0, 2, 3, 1))
-            bar.update(frame.shape[0])
-        return (torch.cat(out).clamp(0, 1).contiguous(),)
+            out.append(relight.normals_image(frames, depth_is, fov_degrees, near, far))
+            bar.update(frames.shape[0])
+        return (torch.cat(out),)
 
 
 class DAV_Relight:
@@ -158,7 +136,7 @@ class DAV_Relight:
         colour = relight.parse_hex_colour(light_color)
         count = images.shape[0]
         if mask is not None:
-            mask = _check_mask(mask, "mask")
+            mask = check_mask(mask, "mask")
             if mask.shape[0] == 1:
                 mask = mask.expand(count, -1, -1)
             if tuple(mask.shape) != tuple(images.shape[:3]):
@@ -168,10 +146,9 @@ class DAV_Relight:
         for i in range(count):
             _comfy.check_interrupt()
             t = i / (count - 1) if count > 1 else 0.0
-            light = relight.light_direction(azimuth + (azimuth_end - azimuth) * t, elevation)
             amount = mix if mask is None else mix * mask[i][..., None]
-            n = normals[i].float() * 2 - 1  # [H,W,3]
-            out[i] = relight.lambert_relight(images[i, ..., :3].float(), n, light, colour, intensity, ambient, amount)
+            out[i] = relight.relight_frame(images[i, ..., :3], normals[i], t, (azimuth, azimuth_end), elevation,
+                                           colour, intensity, ambient, amount)
             bar.update(1)
         return (out,)
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
+
+from dav_core.choices import PRECISIONS, check_choice
 
 from . import _comfy
 from ._comfy import CATEGORY, log
 
 BUNDLED_NAME = "dav_tiny.safetensors (bundled)"
-PRECISIONS = ["auto", "fp32", "fp16", "bf16"]
 
 
 def _bundled_path() -> Path:
@@ -117,6 +119,15 @@ class DAVHandle:
             self.model.to(device)
         return self.model
 
+    @contextmanager
+    def use(self):
+        """The DAVModel on the compute device for the ``with`` block; released even on an error."""
+        model = self.acquire()
+        try:
+            yield model
+        finally:
+            self.release()
+
     def release(self) -> None:
         """Without a ModelPatcher, give the device memory back after each node."""
         if self._patcher is None and self.model.device != _comfy.offload_device():
@@ -137,7 +148,7 @@ class LoadDAVModel:
                     },
                 ),
                 "precision": (
-                    PRECISIONS,
+                    list(PRECISIONS),
                     {
                         "default": "auto",
                         "tooltip": "Weight precision: auto = fp16 on CUDA, fp32 on CPU; bf16 needs a recent GPU",
@@ -165,8 +176,7 @@ class LoadDAVModel:
     def load(self, checkpoint: str, precision: str = "auto"):
         from dav_core.models.loading import load_dav, resolve_dtype
 
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        check_choice("precision", precision, PRECISIONS)
         path = resolve_checkpoint(checkpoint)
         dtype = resolve_dtype(precision, _comfy.compute_device())
         model = load_dav(path, dtype=dtype, device=_comfy.offload_device())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -52,3 +54,89 @@ def tiny_model(tiny_dav_dir):
     from dav_core.models.loading import load_dav
 
     return load_dav(tiny_dav_dir)
+
+
+# --------------------------------------------------------------------------- ComfyUI stand-ins
+
+
+class Interrupted(Exception):
+    pass
+
+
+@pytest.fixture
+def comfy(monkeypatch, tmp_path):
+    """Minimal comfy.* and folder_paths modules; returns a namespace to inspect and steer them."""
+    state = types.SimpleNamespace(
+        interrupt=False, loads=0, bars=[], extra=tmp_path / "extra_models", Interrupted=Interrupted
+    )
+    models_dir = tmp_path / "models"
+    (models_dir / "depth_any_video").mkdir(parents=True)
+    (tmp_path / "input").mkdir()
+    (tmp_path / "output").mkdir()
+
+    comfy_pkg = types.ModuleType("comfy")
+    utils = types.ModuleType("comfy.utils")
+    mm = types.ModuleType("comfy.model_management")
+    patcher = types.ModuleType("comfy.model_patcher")
+
+    class ProgressBar:
+        def __init__(self, total):
+            self.total, self.current = total, 0
+            state.bars.append(self)
+
+        def update(self, value):
+            self.current += value
+
+        def update_absolute(self, value, total=None, preview=None):
+            self.current = value
+
+    class ModelPatcher:
+        def __init__(self, model, load_device, offload_device, size=0):
+            self.model, self.load_device, self.offload_device = model, load_device, offload_device
+
+    def load_models_gpu(models, *args, **kwargs):
+        state.loads += 1
+        for m in models:
+            m.model.to(m.load_device)
+
+    def throw():
+        if state.interrupt:
+            raise Interrupted("Processing interrupted")
+
+    utils.ProgressBar = ProgressBar
+    mm.get_torch_device = lambda: torch.device("cpu")
+    mm.unet_offload_device = lambda: torch.device("cpu")
+    mm.load_models_gpu = load_models_gpu
+    mm.throw_exception_if_processing_interrupted = throw
+    patcher.ModelPatcher = ModelPatcher
+    comfy_pkg.utils, comfy_pkg.model_management, comfy_pkg.model_patcher = utils, mm, patcher
+
+    fp = types.ModuleType("folder_paths")
+    fp.models_dir = str(models_dir)
+    # as after extra_model_paths.yaml named an extra depth_any_video folder
+    fp.folder_names_and_paths = {"depth_any_video": ([str(state.extra)], set())}
+    fp.get_folder_paths = lambda name: list(fp.folder_names_and_paths[name][0])
+    fp.get_input_directory = lambda: str(tmp_path / "input")
+    fp.get_output_directory = lambda: str(tmp_path / "output")
+    for name, module in {
+        "comfy": comfy_pkg,
+        "comfy.utils": utils,
+        "comfy.model_management": mm,
+        "comfy.model_patcher": patcher,
+        "folder_paths": fp,
+    }.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    state.fp, state.models_dir, state.input, state.output = (
+        fp,
+        models_dir / "depth_any_video",
+        tmp_path / "input",
+        tmp_path / "output",
+    )
+    return state
+
+
+@pytest.fixture(scope="module")
+def handle(tiny_model):
+    from nodes.model import DAVHandle
+
+    return DAVHandle(tiny_model, "tiny_dav", "fp32")

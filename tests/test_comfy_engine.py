@@ -204,7 +204,7 @@ def _png16(path: Path) -> np.ndarray:
 
 def test_long_video_depth_workflow(server):
     from dav_core.io.video import probe_video
-    from dav_core.io.writers import is_complete, read_depth_exr
+    from dav_core.io.writers import output_is_complete, read_depth_exr
 
     started = time.monotonic()
     prompt = _workflow("long_video_depth")
@@ -218,13 +218,13 @@ def test_long_video_depth_workflow(server):
     out = server["comfy"] / "output" / "dav" / "long_video_depth"
     exr = sorted((out / "exr").glob("depth_*.exr"))
     assert [p.name for p in exr] == [f"depth_{i:06d}.exr" for i in range(CLIP["frames"])]
-    assert is_complete(out / "exr")
+    assert output_is_complete(out / "exr")
     for path in exr[:: len(exr) - 1]:
         depth, _ = read_depth_exr(path)
         assert depth.shape == (CLIP["height"], CLIP["width"])
         assert np.isfinite(depth).all() and 0.0 <= depth.min() and depth.max() <= 1.0
     pngs = sorted((out / "png16").glob("depth_*.png"))
-    assert len(pngs) == CLIP["frames"] and is_complete(out / "png16")
+    assert len(pngs) == CLIP["frames"] and output_is_complete(out / "png16")
     first = _png16(pngs[0])
     assert first.shape == (CLIP["height"], CLIP["width"]) and first.dtype == np.uint16 and first.max() > first.min()
     preview = probe_video(out / "png16" / "depth_preview.mp4")

@@ -22,79 +22,6 @@ NODE_IDS = {
 }
 
 
-class Interrupted(Exception):
-    pass
-
-
-@pytest.fixture
-def comfy(monkeypatch, tmp_path):
-    """Minimal comfy.* and folder_paths modules; returns a namespace to inspect and steer them."""
-    state = types.SimpleNamespace(interrupt=False, loads=0, bars=[], extra=tmp_path / "extra_models")
-    models_dir = tmp_path / "models"
-    (models_dir / "depth_any_video").mkdir(parents=True)
-    (tmp_path / "input").mkdir()
-    (tmp_path / "output").mkdir()
-
-    comfy_pkg = types.ModuleType("comfy")
-    utils = types.ModuleType("comfy.utils")
-    mm = types.ModuleType("comfy.model_management")
-    patcher = types.ModuleType("comfy.model_patcher")
-
-    class ProgressBar:
-        def __init__(self, total):
-            self.total, self.current = total, 0
-            state.bars.append(self)
-
-        def update(self, value):
-            self.current += value
-
-        def update_absolute(self, value, total=None, preview=None):
-            self.current = value
-
-    class ModelPatcher:
-        def __init__(self, model, load_device, offload_device, size=0):
-            self.model, self.load_device, self.offload_device = model, load_device, offload_device
-
-    def load_models_gpu(models, *args, **kwargs):
-        state.loads += 1
-        for m in models:
-            m.model.to(m.load_device)
-
-    def throw():
-        if state.interrupt:
-            raise Interrupted("Processing interrupted")
-
-    utils.ProgressBar = ProgressBar
-    mm.get_torch_device = lambda: torch.device("cpu")
-    mm.unet_offload_device = lambda: torch.device("cpu")
-    mm.load_models_gpu = load_models_gpu
-    mm.throw_exception_if_processing_interrupted = throw
-    patcher.ModelPatcher = ModelPatcher
-    comfy_pkg.utils, comfy_pkg.model_management, comfy_pkg.model_patcher = utils, mm, patcher
-
-    fp = types.ModuleType("folder_paths")
-    fp.models_dir = str(models_dir)
-    # as after extra_model_paths.yaml named an extra depth_any_video folder
-    fp.folder_names_and_paths = {"depth_any_video": ([str(state.extra)], set())}
-    fp.get_folder_paths = lambda name: list(fp.folder_names_and_paths[name][0])
-    fp.get_input_directory = lambda: str(tmp_path / "input")
-    fp.get_output_directory = lambda: str(tmp_path / "output")
-    for name, module in {
-        "comfy": comfy_pkg, "comfy.utils": utils, "comfy.model_management": mm,
-        "comfy.model_patcher": patcher, "folder_paths": fp,
-    }.items():
-        monkeypatch.setitem(sys.modules, name, module)
-    state.fp, state.models_dir, state.input, state.output = fp, models_dir / "depth_any_video", tmp_path / "input", tmp_path / "output"
-    return state
-
-
-@pytest.fixture(scope="module")
-def handle(tiny_model):
-    from nodes.model import DAVHandle
-
-    return DAVHandle(tiny_model, "tiny_dav", "fp32")
-
-
 def _frames(count=3, height=64, width=64, seed=0):
     g = torch.Generator().manual_seed(seed)
     return torch.rand(count, height, width, 3, generator=g)
@@ -223,7 +150,10 @@ def test_keyframes_and_windows_match_the_streaming_runner(handle):
 
 
 def test_depth_nodes_reject_bad_inputs(handle, comfy):
-    from nodes.depth import DAVLatents, FlowMatchDepthSampler, KeyframeDepth, VideoToLatent
+    import copy
+
+    from dav_core.stages import VideoLatents, model_name
+    from nodes.depth import FlowMatchDepthSampler, KeyframeDepth, VideoToLatent
     from nodes.model import DAVHandle
 
     with pytest.raises(ValueError, match="non-empty"):
@@ -233,16 +163,16 @@ def test_depth_nodes_reject_bad_inputs(handle, comfy):
     with pytest.raises(ValueError, match=r"\[0,1\]"):
         VideoToLatent().encode(handle, torch.full((2, 64, 64, 3), 3.0), 960, 16)
     geometry = types.SimpleNamespace(input_size=(64, 64))
-    long = DAVLatents(torch.zeros(40, 4, 8, 8), geometry, handle.key, handle.name)
-    with pytest.raises(ValueError, match="Keyframe Depth"):
+    long = VideoLatents(torch.zeros(40, 4, 8, 8), geometry, id(handle.model), model_name(handle.model))
+    with pytest.raises(ValueError, match="solve keyframes"):
         FlowMatchDepthSampler().sample(handle, long, 1, 0, 1)
-    other = DAVHandle(handle.model, "another_model", "fp16")
+    other = DAVHandle(copy.deepcopy(handle.model), "another_model", "fp16")
     with pytest.raises(ValueError, match="same Load Depth Any Video Model"):
         FlowMatchDepthSampler().sample(other, long, 1, 0, 1)
     with pytest.raises(ValueError, match="overlap"):
         KeyframeDepth().solve(handle, long, 1, 0, 1, window=4, overlap=3)
     comfy.interrupt = True
-    with pytest.raises(Interrupted):
+    with pytest.raises(comfy.Interrupted):
         VideoToLatent().encode(handle, _frames(2), 960, 16)
 
 
@@ -296,7 +226,7 @@ def test_normals_of_a_tilted_plane_and_relight():
 
 
 def test_load_video_and_save_depth_numbering(comfy):
-    from dav_core.io.writers import is_complete, read_manifest
+    from dav_core.io.writers import output_is_complete, read_manifest
     from nodes.io import DAV_LoadVideo, DAV_SaveDepth
 
     _write_video(comfy.input / "clip.mp4", count=6)
@@ -308,7 +238,7 @@ def test_load_video_and_save_depth_numbering(comfy):
     out = DAV_SaveDepth().save(depth, "png16", "dav/test", "disparity", "gray", 24.0, True, source)
     folder = Path(out["result"][0])
     assert sorted(p.name for p in folder.glob("*.png")) == ["depth_000001.png", "depth_000003.png", "depth_000005.png"]
-    assert is_complete(folder) and read_manifest(folder) is not None
+    assert output_is_complete(folder) and read_manifest(folder) is not None
     DAV_SaveDepth().save(depth, "mp4", "dav/test", "disparity", "turbo", 24.0, True, source)
     assert (folder / "depth_preview.mp4").is_file()
 
@@ -325,7 +255,7 @@ def test_load_video_and_save_depth_numbering(comfy):
 
 
 def test_video_depth_to_files(comfy, handle):
-    from dav_core.io.writers import is_complete, read_manifest
+    from dav_core.io.writers import output_is_complete, read_manifest
     from nodes.io import DAV_VideoDepthToFiles
 
     _write_video(comfy.input / "shot.mp4", count=3, height=64, width=64)
@@ -335,7 +265,7 @@ def test_video_depth_to_files(comfy, handle):
     assert count == 3
     folder = Path(folder)
     assert len(list(folder.glob("depth_*.png"))) == 3 and (folder / "depth_preview.mp4").is_file()
-    assert is_complete(folder)
+    assert output_is_complete(folder)
     assert json.dumps(read_manifest(folder))
     before = DAV_VideoDepthToFiles.IS_CHANGED(video="shot.mp4", filename_prefix="dav/shot")
     (folder / "manifest.json").unlink()
@@ -343,15 +273,15 @@ def test_video_depth_to_files(comfy, handle):
 
 
 def test_video_depth_to_files_interrupt_leaves_an_incomplete_manifest(comfy, handle):
-    from dav_core.io.writers import is_complete
+    from dav_core.io.writers import output_is_complete
     from nodes.io import DAV_VideoDepthToFiles
 
     _write_video(comfy.input / "cut.mp4", count=3, height=64, width=64)
     comfy.interrupt = True  # polled after the first keyframe pass
-    with pytest.raises(Interrupted):
+    with pytest.raises(comfy.Interrupted):
         DAV_VideoDepthToFiles().run(handle, "cut.mp4", 0, 0, 1, 64, 1, 0, 1, 3, 0, 2, "exr", False,
                                     "dav/cut", True, 16)
-    assert not is_complete(comfy.output / "dav" / "cut")
+    assert not output_is_complete(comfy.output / "dav" / "cut")
 
 
 def test_sample_clip_is_offered_and_resolved(comfy):

@@ -293,11 +293,11 @@ def long_video_depth() -> Graph:
            "pass_overlap": 2}, {"dav_model": (1, 0), "video_latents": (3, 0)})
     g.add(5, "DepthInterpolateWindow", [800, ROW1], {}, {"dav_model": (1, 0), "keyframes": (4, 0)})
     g.add(6, "DAV_DecodeDepth", [800, g.below(5)],
-          {"output": "disparity", "normalization": "shot", "near": 1.0, "far": 0.0, "chunk_size": 16,
+          {"output": "disparity", "range": "shot", "near": 1.0, "far": 0.0, "chunk_size": 16,
            "decode_overlap": 2}, {"dav_model": (1, 0), "depth_latents": (5, 0)})
     g.group("2 · Depth: keyframes, then the windows between them", [3, 4, 5, 6])
     g.add(7, "DepthToColormap", [1220, ROW1],
-          {"colormap": "Spectral", "invert": False, "normalization": "shot"}, {"depth": (6, 0)})
+          {"colormap": "Spectral", "invert": False, "range": "shot"}, {"depth": (6, 0)})
     g.add(8, "PreviewImage", [1580, ROW1], {}, {"images": (7, 0)}, title="Depth preview")
     g.add(9, "DAV_SaveDepth", [1220, g.below(7)],
           {"format": "exr", "filename_prefix": "dav/long_video_depth/exr", "values": "disparity",
@@ -334,7 +334,7 @@ def vfx_relighting() -> Graph:
     g.add(4, "FlowMatchDepthSampler", [440, g.below(3)], {"steps": 3, "seed": 0, "ensemble": 1},
           {"dav_model": (1, 0), "video_latents": (3, 0)})
     g.add(5, "DAV_DecodeDepth", [440, g.below(4)],
-          {"output": "disparity", "normalization": "shot", "near": 1.0, "far": 0.0, "chunk_size": 16,
+          {"output": "disparity", "range": "shot", "near": 1.0, "far": 0.0, "chunk_size": 16,
            "decode_overlap": 2}, {"dav_model": (1, 0), "depth_latents": (4, 0)})
     g.group("2 · Short-clip depth (≤ 32 frames)", [3, 4, 5])
     g.add(6, "DAV_DepthToNormals", [860, ROW1], {"depth_is": "disparity", "fov_degrees": 60.0, "near": 1.0,
@@ -347,7 +347,7 @@ def vfx_relighting() -> Graph:
           {"images": (7, 0)}, title="Save relit plate")
     g.group("3 · Normals and relighting", [6, 7, 8, 9])
     row2 = g.next_row()
-    g.add(10, "DepthToColormap", [440, row2], {"colormap": "turbo", "invert": False, "normalization": "shot"},
+    g.add(10, "DepthToColormap", [440, row2], {"colormap": "turbo", "invert": False, "range": "shot"},
           {"depth": (5, 0)})
     g.add(11, "PreviewImage", [800, row2], {}, {"images": (10, 0)}, title="Depth preview")
     g.add(12, "DAV_SaveDepth", [1220, row2],

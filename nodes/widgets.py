@@ -1,0 +1,78 @@
+"""Widget definitions and input checks shared by the nodes (tooltips on every input)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import torch
+
+from . import _comfy
+
+
+def tip(kind: str, default, tooltip: str, **options):
+    """A widget of ``kind`` with its default, tooltip and options."""
+    return (kind, {"default": default, "tooltip": tooltip, **options})
+
+
+def choice(options, default: str, tooltip: str):
+    """A combo widget over ``options``."""
+    return (list(options), {"default": default, "tooltip": tooltip})
+
+
+MODEL_INPUT = ("DAV_MODEL", {"tooltip": "The model from Load Depth Any Video Model"})
+STEPS = tip("INT", 3, "Flow-matching Euler steps; 3 is the paper's default, more is slower and rarely better", min=1, max=50)
+SEED = tip("INT", 0, "Noise seed; the same seed gives the same depth", min=0, max=0xFFFFFFFFFFFFFFFF)
+ENSEMBLE = tip("INT", 1, "Samples combined by an aligned median; more is steadier and proportionally slower", min=1, max=32)
+CHUNK = tip("INT", 16, "Frames per VAE call; lower it if you run out of memory", min=1, max=256)
+MODEL_RESOLUTION = tip(
+    "INT", 0, "The longer side the model works at (frames are downscaled, never cropped; depth comes back at "
+    "the input size). 0 = the model's own (64 for the bundled model, 960 for Depth Any Video). Lower = faster, "
+    "less detail", min=0, max=4096, step=64,
+)
+WINDOW = tip("INT", 8, "Frames per interpolation window including both keyframes; keyframes are window-1 frames apart", min=3, max=64)
+OVERLAP = tip("INT", 0, "Frames shared by neighbouring windows (blended); 0 = windows meet at keyframes. At most window-3", min=0, max=61)
+FRAME_INPUTS = {
+    "start_frame": tip("INT", 0, "First source frame to use (0 = the first frame of the file)", min=0, max=10**7),
+    "end_frame": tip("INT", 0, "Source frame to stop before (exclusive); 0 = to the end of the file", min=0, max=10**7),
+    "stride": tip("INT", 1, "Use every n-th frame (2 = every other frame)", min=1, max=1000),
+}
+
+
+def frame_stop(start_frame: int, end_frame: int) -> int | None:
+    """``end_frame`` as a selection stop (0 = to the end), checked against ``start_frame``."""
+    if end_frame and end_frame <= start_frame:
+        raise ValueError(f"end_frame ({end_frame}) must be after start_frame ({start_frame}), or 0 for the end")
+    return end_frame or None
+
+
+def video_combo():
+    videos = _comfy.list_input_videos()
+    return (videos or ["sample.mp4"], {"tooltip": "A video in ComfyUI's input folder (mp4, mov, mkv, webm, avi)"})
+
+
+def file_hash(path) -> str:
+    stat = os.stat(path)
+    return hashlib.sha256(f"{path}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
+
+
+def validate_video(video):
+    """ComfyUI's input check for the video combos: a readable file, or a message saying what to do."""
+    try:
+        _comfy.resolve_input_video(video)
+    except (OSError, ValueError) as error:
+        return str(error)
+    return True
+
+
+def check_mask(depth, what: str = "depth") -> torch.Tensor:
+    """A MASK batch [frames,H,W] (a single mask or a grey IMAGE is accepted too), as float."""
+    if depth is None or not isinstance(depth, torch.Tensor):
+        raise ValueError(f"{what} must be a MASK (from Decode Depth), got {type(depth).__name__}")
+    if depth.ndim == 2:
+        depth = depth[None]
+    if depth.ndim == 4 and depth.shape[-1] in (1, 3):  # an IMAGE passed where a MASK is expected
+        depth = depth[..., 0]
+    if depth.ndim != 3 or depth.shape[0] == 0:
+        raise ValueError(f"{what} must be a non-empty MASK [frames,H,W], got shape {list(depth.shape)}")
+    return depth.float()

@@ -23,12 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..models.default import default_model_path
+
 logger = logging.getLogger(__name__)
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("bench", help="long-video benchmark: time per frame, peak RSS, UNet passes")
-    p.add_argument("--model", required=True, help="model folder or bundle (e.g. the tiny reference model)")
+    p.add_argument("--model", help="model folder or bundle (default: $DAV_MODEL, else the bundled model)")
     p.add_argument(
         "--against",
         type=Path,
@@ -107,7 +109,7 @@ def child(video: Path, output: Path, model_path: str, steps: int) -> dict:
 def _run_child(video: Path, output: Path, args: argparse.Namespace, checkout: Path | None) -> dict:
     """One measurement in a fresh process; ``checkout`` runs another checkout's code instead of this one."""
     command = [sys.executable, "-m", "dav_core.commands.bench", "--child", str(video), str(output)]
-    command += [str(Path(args.model).resolve()), str(args.steps)]
+    command += [str(Path(args.model or default_model_path()).resolve()), str(args.steps)]
     env = dict(os.environ)
     if checkout is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(checkout.resolve()), env.get("PYTHONPATH", "")]).rstrip(

@@ -93,15 +93,16 @@ def encode_video(
     ``max_resolution`` is the long side the model sees (0: the model's own; None: no limit).
     """
     DepthSettings(max_resolution=max_resolution, chunk_size=chunk_size)  # validates both
-    video = frames_to_tensor(frames)  # [N,3,H,W] in [-1,1]
-    min_size = MIN_SINGLE_FRAME_SIZE if video.shape[0] == 1 else 0
-    resolution = model_resolution(max_resolution, model)
-    geometry = FrameGeometry.plan(*video.shape[-2:], resolution, min_size=min_size)
-    chunks = video.split(chunk_size)
-    progress = hooks.progress(len(chunks))
+    frames = torch.as_tensor(frames)  # [N,H,W,3] in [0,1]
+    height, width = frames_to_tensor(frames[:1]).shape[-2:]  # validates shape and emptiness
+    min_size = MIN_SINGLE_FRAME_SIZE if frames.shape[0] == 1 else 0
+    geometry = FrameGeometry.plan(height, width, model_resolution(max_resolution, model), min_size=min_size)
+    starts = range(0, frames.shape[0], chunk_size)
+    progress = hooks.progress(len(starts))
     latents = []
-    for chunk in chunks:
-        latents.append(encode_frames(model.vae, geometry.to_model(chunk)).cpu())  # [n,4,h,w]
+    for start in starts:  # converted chunk by chunk: a long IMAGE batch is not copied whole
+        video = frames_to_tensor(frames[start : start + chunk_size])  # [n,3,H,W] in [-1,1]
+        latents.append(encode_frames(model.vae, geometry.to_model(video)).cpu())  # [n,4,h,w]
         progress.advance(1)
     return VideoLatents(torch.cat(latents), geometry, id(model), model_name(model))
 
@@ -122,8 +123,9 @@ def denoise_clip(
             "keyframes and fill the windows between them instead"
         )
     latents = video.latents[None]  # [1,N,4,h,w]
-    common = dict(geometry=video.geometry, num_frames=video.num_frames, model_id=id(model))
-    common["model_name"] = video.model_name
+    common = dict(
+        geometry=video.geometry, num_frames=video.num_frames, model_id=id(model), model_name=video.model_name
+    )
     progress = hooks.progress(settings.steps * settings.ensemble)
     if settings.ensemble > 1:
         disparity = predict_from_latents(model, latents, video.geometry, settings)

@@ -154,6 +154,7 @@ class DAV_SaveDepth:
 
     def save(self, depth, format="exr", filename_prefix="dav/depth", values="disparity", colormap="Spectral",
              fps=24.0, overwrite=True, source=None):
+        from dav_core.choices import check_choice
         from dav_core.io.writers import DepthEncoding
         from dav_core.job import DepthOutputs
 
@@ -167,9 +168,7 @@ class DAV_SaveDepth:
                 )
             numbers, fps = list(source.frame_numbers), source.fps or fps
         folder = _comfy.output_folder(filename_prefix)
-        encoding = DepthEncoding(kind=values) if values in DEPTH_KINDS else None
-        if encoding is None:
-            raise ValueError(f"values must be one of {', '.join(DEPTH_KINDS)}, got {values!r}")
+        encoding = DepthEncoding(kind=check_choice("values", values, DEPTH_KINDS))
         bar = _comfy.progress_bar(len(numbers))
         with DepthOutputs(folder, [format], numbers, encoding=encoding, fps=fps, colormap=colormap,
                           overwrite=overwrite) as outputs:

@@ -4,7 +4,7 @@ For each N it writes an N-frame test video (a textured square moving over a grad
 file-to-file job as `dav depth` (``dav_core.job.write_depth``: video file in, 16-bit PNGs out) in a child
 process, and records wall time per frame, the child's peak RSS, and UNet frame-passes per output frame
 (counted with forward hooks, per Euler step). Numbers are only comparable within one run on one machine:
-``--against CHECKOUT`` times another checkout of this repository (an older commit) in the same run,
+```--against CHECKOUT`` times another checkout of this repository (an older commit) in the same run,
 alternating old and new for each N, and prints the speed ratio.
 """
 
@@ -43,6 +43,12 @@ def register(subparsers) -> None:
     )
     p.add_argument("--size", type=int, default=64, help="square frame size in pixels (default 64)")
     p.add_argument("--steps", type=int, default=3, help="Euler steps (default 3)")
+    p.add_argument(
+        "--repeat",
+        default="1",
+        help="runs per N, alternating with --against; the median time is reported. One number for every N, "
+        "or comma-separated per N (default 1)",
+    )
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.add_argument(
         "--workdir", type=Path, default=None, help="where test videos and outputs go (default: temp)"
@@ -122,6 +128,15 @@ def _run_child(video: Path, output: Path, args: argparse.Namespace, checkout: Pa
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
+def _median_run(runs: list[dict], n: int) -> dict:
+    """The run with the median time per frame, with every run's time kept beside it."""
+    ordered = sorted(runs, key=lambda r: r["seconds_per_frame"])
+    median = dict(ordered[(len(ordered) - 1) // 2])
+    median["num_frames"] = n
+    median["all_seconds_per_frame"] = [r["seconds_per_frame"] for r in runs]
+    return median
+
+
 def _line(label: str, n: int, result: dict) -> str:
     return (
         f"{label}N={n:>6}: {result['seconds_per_frame'] * 1000:8.1f} ms/frame  peak RSS {result['peak_rss_mb']:7.1f} MB  "
@@ -137,22 +152,27 @@ def run(args: argparse.Namespace) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     if args.against is not None and not (args.against / "dav_core").is_dir():
         raise ValueError(f"--against: {args.against} is not a checkout of this repository (no dav_core/)")
+    repeats = [int(r) for r in args.repeat.split(",") if r.strip()]
+    repeats = repeats * len(lengths) if len(repeats) == 1 else repeats
+    if len(repeats) != len(lengths) or min(repeats) < 1:
+        raise ValueError(f"--repeat takes one positive integer or one per N, got {args.repeat!r}")
     results, baseline = [], []
-    for n in lengths:
+    for n, repeat in zip(lengths, repeats, strict=True):
         video = workdir / f"clip_{n}_{args.size}.mp4"
         if not video.exists():
             write_test_video(video, n, args.size)
-        if args.against is not None:
-            old = _run_child(video, workdir / f"out_{n}_against", args, args.against)
-            old["num_frames"] = n
-            baseline.append(old)
-            print(_line("against ", n, old), flush=True)
-        result = _run_child(video, workdir / f"out_{n}", args, None)
-        result["num_frames"] = n
-        results.append(result)
-        print(_line("this    " if baseline else "", n, result), flush=True)
+        runs, old_runs = [], []
+        for _ in range(repeat):  # alternate old and new so drift in the machine's speed hits both
+            if args.against is not None:
+                old_runs.append(_run_child(video, workdir / f"out_{n}_against", args, args.against))
+            runs.append(_run_child(video, workdir / f"out_{n}", args, None))
+        if old_runs:
+            baseline.append(_median_run(old_runs, n))
+            print(_line("against ", n, baseline[-1]), flush=True)
+        results.append(_median_run(runs, n))
+        print(_line("this    " if baseline else "", n, results[-1]), flush=True)
         if baseline:
-            ratio = baseline[-1]["seconds_per_frame"] / result["seconds_per_frame"]
+            ratio = baseline[-1]["seconds_per_frame"] / results[-1]["seconds_per_frame"]
             print(
                 f"          N={n:>6}: this checkout is {ratio:.2f}x the speed of {args.against}", flush=True
             )

@@ -10,7 +10,7 @@ from .decoding import decode_disparity
 from .denoise import denoise_latents
 from .ensemble import ensemble_disparity
 from .models.loading import DAVModel
-from .models.vae import encode_frames
+from .models.vae import encode_batch_size, encode_frames
 from .resize import MIN_SINGLE_FRAME_SIZE, FrameGeometry
 from .sampling import make_noise
 
@@ -83,7 +83,8 @@ def predict_depth_window(model: DAVModel, frames, settings: DepthSettings = Dept
     min_size = MIN_SINGLE_FRAME_SIZE if video.shape[0] == 1 else 0
     resolution = model_resolution(settings.max_resolution, model)
     geometry = FrameGeometry.plan(*video.shape[-2:], resolution, min_size=min_size)
-    latents = encode_frames(model.vae, geometry.to_model(video))[None]  # [1,T,4,h,w]
+    batch = encode_batch_size(settings.chunk_size, video.shape[0])
+    latents = encode_frames(model.vae, geometry.to_model(video), batch, fixed_batch=True)[None]  # [1,T,4,h,w]
     return predict_from_latents(model, latents, geometry, settings)
 
 

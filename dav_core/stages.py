@@ -27,7 +27,7 @@ from .longvideo.plan import VideoPlan
 from .longvideo.settings import LongVideoSettings
 from .longvideo.windows import interpolate_blocks
 from .models.loading import DAVModel
-from .models.vae import encode_frames
+from .models.vae import encode_batch_size, encode_frames
 from .resize import MIN_SINGLE_FRAME_SIZE, FrameGeometry
 from .sampling import make_noise
 
@@ -98,11 +98,12 @@ def encode_video(
     min_size = MIN_SINGLE_FRAME_SIZE if frames.shape[0] == 1 else 0
     geometry = FrameGeometry.plan(height, width, model_resolution(max_resolution, model), min_size=min_size)
     starts = range(0, frames.shape[0], chunk_size)
+    batch = encode_batch_size(chunk_size, frames.shape[0])  # as the streaming reader batches
     progress = hooks.progress(len(starts))
     latents = []
     for start in starts:  # converted chunk by chunk: a long IMAGE batch is not copied whole
         video = frames_to_tensor(frames[start : start + chunk_size])  # [n,3,H,W] in [-1,1]
-        latents.append(encode_frames(model.vae, geometry.to_model(video)).cpu())  # [n,4,h,w]
+        latents.append(encode_frames(model.vae, geometry.to_model(video), batch, fixed_batch=True).cpu())
         progress.advance(1)
     return VideoLatents(torch.cat(latents), geometry, id(model), model_name(model))
 

@@ -11,14 +11,19 @@ import torch
 from ..depth import frames_to_tensor
 from ..hooks import NO_HOOKS, Hooks
 from ..models.loading import DAVModel
-from ..models.vae import encode_frames
+from ..models.vae import encode_batch_size, encode_frames
 from ..resize import FrameGeometry
 from .sources import FrameSource
 
 
 class LatentReader:
-    """Reads the wanted frames of a source in order and VAE-encodes each once, in chunks of
-    ``chunk_size``, caching latents [4,h,w] by frame index. ``wanted`` None means every frame."""
+    """Reads the wanted frames of a source in order and VAE-encodes each once, caching latents [4,h,w]
+    by frame index. ``wanted`` None means every frame.
+
+    Every VAE call gets exactly ``encode_batch_size(chunk_size, N)`` frames (reading ahead to fill a
+    batch, padding only the last), the same batches :func:`dav_core.stages.encode_video` makes, so a
+    frame's latent is the same whichever frames a pass wants.
+    """
 
     def __init__(
         self,
@@ -29,7 +34,8 @@ class LatentReader:
         wanted: Iterable[int] | None = None,
         hooks: Hooks = NO_HOOKS,
     ):
-        self.model, self.geometry, self.chunk_size, self.hooks = model, geometry, chunk_size, hooks
+        self.model, self.geometry, self.hooks = model, geometry, hooks
+        self.batch = encode_batch_size(chunk_size, source.num_frames or chunk_size)
         self._wanted = None if wanted is None else sorted(set(wanted))
         self._frames = source.frames(self._wanted)
         self._pending: list[tuple[int, torch.Tensor]] = []
@@ -43,6 +49,8 @@ class LatentReader:
         while self.frames_read < needed:
             if not self._read_one():
                 raise ValueError(f"the source ended after {self.last_index + 1} frames, expected {last + 1}")
+        while self._pending and self._read_one():  # fill the batch with the next wanted frames
+            pass
         self._flush()
 
     def read_all(self) -> int:
@@ -67,8 +75,9 @@ class LatentReader:
                 f"all frames must be {self.geometry.input_size} (H,W) like the first; frame {index} is "
                 f"{tuple(frame.shape[:2])}"
             )
-        self._pending.append((index, frames_to_tensor(frame[None])[0]))
-        if len(self._pending) >= self.chunk_size:
+        # resized on arrival: a batch of full-size frames (8K footage) is never held at once
+        self._pending.append((index, self.geometry.to_model(frames_to_tensor(frame[None]))[0]))
+        if len(self._pending) >= self.batch:
             self._flush()
         return True
 
@@ -77,8 +86,8 @@ class LatentReader:
             return
         indices, frames = zip(*self._pending, strict=True)
         self._pending = []
-        video = torch.stack(frames)  # [n,3,H,W]
-        latents = encode_frames(self.model.vae, self.geometry.to_model(video)).cpu()
+        video = torch.stack(frames)  # [n,3,ph,pw]
+        latents = encode_frames(self.model.vae, video, self.batch, fixed_batch=True).cpu()
         self.latents.update(zip(indices, latents, strict=True))
         self.hooks.check_cancel()
 

@@ -12,23 +12,34 @@ from diffusers import AutoencoderKLTemporalDecoder
 
 
 def encode_frames(
-    vae: AutoencoderKLTemporalDecoder, frames: torch.Tensor, chunk_size: int = 1
+    vae: AutoencoderKLTemporalDecoder, frames: torch.Tensor, chunk_size: int = 16, fixed_batch: bool = False
 ) -> torch.Tensor:
     """Encode frames [N,3,H,W] in [-1,1] to scaled latents [N,C,H/8,W/8] (float32, on the input's device).
 
-    The encoder is per image, so ``chunk_size`` (frames per call) only trades speed for memory. The
-    default, one frame per call, makes a frame's latent independent of which frames share its call
-    (convolution kernels pick their blocking by batch size), so every front end gets identical latents;
-    on a CPU it is as fast as batching (measured at 64 and 128 px). Training batches for throughput.
+    The encoder is per image; ``chunk_size`` frames go through it per call. With ``fixed_batch`` every
+    call gets exactly ``chunk_size`` frames (a short last chunk is padded with zeros, whose latents are
+    dropped): convolution kernels choose their blocking by batch size, so only a fixed batch size makes
+    a frame's latent independent of how a caller grouped its frames. Inference relies on that to give
+    identical depth through every front end; with a fixed batch size a frame's latent does not depend on
+    its position or on the other frames of its call.
     """
     if frames.ndim != 4 or frames.shape[1] != 3:
         raise ValueError(f"frames must be [N,3,H,W], got {list(frames.shape)}")
+    chunk_size = max(1, chunk_size)
     dtype, device = vae.dtype, vae.device
-    latents = [
-        vae.encode(chunk.to(device=device, dtype=dtype)).latent_dist.mode().float()
-        for chunk in frames.split(max(1, chunk_size))
-    ]
+    latents = []
+    for chunk in frames.split(chunk_size):
+        count = chunk.shape[0]
+        if fixed_batch and count < chunk_size:
+            chunk = torch.cat([chunk, chunk.new_zeros(chunk_size - count, *chunk.shape[1:])])
+        moments = vae.encode(chunk.to(device=device, dtype=dtype)).latent_dist.mode().float()
+        latents.append(moments[:count])
     return (torch.cat(latents) * vae.config.scaling_factor).to(frames.device)  # [N,C,h,w]
+
+
+def encode_batch_size(chunk_size: int, num_frames: int) -> int:
+    """The fixed VAE batch of a clip of ``num_frames``: ``chunk_size``, or the whole clip if shorter."""
+    return max(1, min(chunk_size, num_frames))
 
 
 def decode_latents(vae: AutoencoderKLTemporalDecoder, latents: torch.Tensor) -> torch.Tensor:

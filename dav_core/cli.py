@@ -10,7 +10,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
+
+# What a user passed is wrong (exit 2); anything else is a runtime failure (exit 1).
+USAGE_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError)
 
 # subcommand name -> module defining register(subparsers)
 COMMAND_MODULES = {
@@ -21,9 +25,19 @@ COMMAND_MODULES = {
 }
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line plus a hint, like every other error of the command line."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\nhint: {self.prog} --help lists the options\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dav", description="Depth Any Video command line")
+    parser = OneLineParser(prog="dav", description="Depth Any Video command line")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback of an error (also: DAV_DEBUG=1)"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMAND_MODULES.values():
         try:
@@ -33,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # command not part of this build
             raise
         module.register(subparsers)
+    for command in subparsers.choices.values():  # `dav depth ... --debug` works too
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
@@ -45,14 +61,28 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    debug = args.debug or os.environ.get("DAV_DEBUG", "") not in ("", "0")
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        if debug:
+            raise
+        print("interrupted: frames written so far are kept; rerun with --resume to finish", file=sys.stderr)
         return 130
-    except (ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    except Exception as err:
+        if debug:
+            raise
+        usage = isinstance(err, USAGE_ERRORS)
+        print(f"error: {one_line(err, usage)}", file=sys.stderr)
+        if not usage:
+            print("hint: rerun with --debug (or DAV_DEBUG=1) to see where it failed", file=sys.stderr)
+        return 2 if usage else 1
+
+
+def one_line(err: BaseException, usage: bool) -> str:
+    """The error's message on one line; runtime failures also name their kind."""
+    message = " ".join(str(err).split()) or type(err).__name__
+    return message if usage else f"{message} ({type(err).__name__})"
 
 
 if __name__ == "__main__":

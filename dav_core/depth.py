@@ -11,7 +11,7 @@ from .denoise import denoise_latents
 from .ensemble import ensemble_disparity
 from .models.loading import DAVModel
 from .models.vae import encode_batch_size, encode_frames
-from .resize import MIN_SINGLE_FRAME_SIZE, FrameGeometry
+from .resize import MIN_SINGLE_FRAME_SIZE, MODEL_MULTIPLE, FrameGeometry
 from .sampling import make_noise
 
 
@@ -27,11 +27,14 @@ class DepthSettings:
     decode_overlap: int = 2  # frames shared by neighbouring VAE decode chunks (at most chunk_size - 1)
 
     def __post_init__(self) -> None:
+        if not 0 <= self.seed < 2**64:
+            raise ValueError(f"seed must be in 0..{2**64 - 1}, got {self.seed}")
         if not 1 <= self.steps <= 50:
             raise ValueError(f"steps must be in 1..50, got {self.steps}")
-        if self.max_resolution is not None and self.max_resolution < 0:
+        if self.max_resolution is not None and self.max_resolution != 0 and self.max_resolution < MODEL_MULTIPLE:
             raise ValueError(
-                f"max_resolution must be 0 (the model's own), None (no limit) or >= 64, got {self.max_resolution}"
+                f"max_resolution must be >= {MODEL_MULTIPLE}, got {self.max_resolution} (0: the model's own; "
+                "None: no limit)"
             )
         if not 1 <= self.ensemble <= 32:
             raise ValueError(f"ensemble must be in 1..32, got {self.ensemble}")
@@ -102,7 +105,7 @@ def predict_from_latents(
         )
         members.append(
             decode_disparity(
-                model, depth_latents[0], geometry, settings.chunk_size, settings.decode_overlap
+                model, depth_latents[0], geometry, settings.chunk_size, settings.decode_chunk_overlap
             ).cpu()
         )
     disparity, _ = ensemble_disparity(torch.stack(members))

@@ -37,6 +37,9 @@ def test_prediction_runs_at_the_models_resolution(tiny_model):
     assert np.abs(auto.numpy() - full.numpy()).max() > 1e-4
 
 
-def test_negative_max_resolution_is_rejected():
-    with pytest.raises(ValueError, match="max_resolution must be 0"):
-        DepthSettings(max_resolution=-1)
+def test_max_resolution_below_the_model_multiple_is_rejected():
+    for value in (-1, 1, 63):
+        with pytest.raises(ValueError, match=rf"max_resolution must be >= 64, got {value} \(0: the model's own"):
+            DepthSettings(max_resolution=value)
+    DepthSettings(max_resolution=64)
+    DepthSettings(max_resolution=0)

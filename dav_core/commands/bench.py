@@ -23,8 +23,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..models.default import default_model_path
-
 logger = logging.getLogger(__name__)
 
 
@@ -115,7 +113,11 @@ def child(video: Path, output: Path, model_path: str, steps: int) -> dict:
 def _run_child(video: Path, output: Path, args: argparse.Namespace, checkout: Path | None) -> dict:
     """One measurement in a fresh process; ``checkout`` runs another checkout's code instead of this one."""
     command = [sys.executable, "-m", "dav_core.commands.bench", "--child", str(video), str(output)]
-    command += [str(Path(args.model or default_model_path()).resolve()), str(args.steps)]
+    if args.model is None:
+        from ..models.default import default_model_path
+
+        args.model = str(default_model_path())
+    command += [str(Path(args.model).resolve()), str(args.steps)]
     env = dict(os.environ)
     if checkout is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(checkout.resolve()), env.get("PYTHONPATH", "")]).rstrip(

@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..hooks import Hooks
+    from ..io.output_folder import prepare_output_folder
     from ..job import parse_formats, write_depth
     from ..longvideo.settings import LongVideoSettings
     from ..longvideo.sources import FileSource
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     if source.num_frames == 0:
         raise ValueError(f"no frames selected from {args.input} (start={args.start}, stop={args.stop})")
     settings.plan(source.num_frames)  # validates the schedule before the model loads
+    prepare_output_folder(args.output, "--output")
     model = load_model(args)
     with tqdm(total=1, unit="pass", disable=args.no_progress, file=sys.stderr, desc="depth") as bar:
 

@@ -12,15 +12,17 @@ frames is refused. The folder's ``manifest.json`` says ``completed: true`` only 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .choices import COLORMAPS, OUTPUT_FORMATS, SEQUENCE_FORMATS, check_choice
 from .hooks import NO_HOOKS, Hooks
-from .io.writers import DepthEncoding, make_writer
+from .io.output_folder import OutputLock, prepare_output_folder
+from .io.writers import DepthEncoding, make_writer, read_manifest, set_manifest_field
 from .longvideo.runner import stream_depth
 from .longvideo.settings import LongVideoSettings
 from .longvideo.sources import FrameSource
@@ -57,9 +59,13 @@ def parse_formats(text: str | Sequence[str], name: str = "format") -> tuple[str,
 class DepthOutputs:
     """The depth files of one output folder, opened together under the module's resume rule.
 
-    ``kept``: frame numbers already present in every sequence output (resume); ``needs_every_frame``:
-    a single-file output (npy, mp4) is requested, so every frame must be passed to :meth:`write`.
-    Use as a context manager: an exception aborts every writer (frames written stay, manifest incomplete).
+    The folder is created and checked writable first, and locked until :meth:`close` or :meth:`abort`
+    (a second run on it is refused). ``job`` (see :func:`job_identity`) is recorded in the manifest; a
+    resumed run whose ``job`` differs from the recorded one is refused. ``kept``: frame numbers already
+    present in every sequence output; ``needs_every_frame``: a single-file output (npy, mp4) is requested,
+    so every frame must be passed to :meth:`write`. As a context manager an exception aborts every writer
+    (frames written stay, manifest incomplete). ``names`` are how errors call the output, resume and
+    overwrite options (the CLI's flags by default).
     """
 
     def __init__(
@@ -73,14 +79,19 @@ class DepthOutputs:
         colormap: str = "Spectral",
         resume: bool = False,
         overwrite: bool = False,
+        job: dict | None = None,
+        names: tuple[str, str, str] = ("--output", "--resume", "--overwrite"),
     ) -> None:
         formats = parse_formats(formats)
         check_choice("colormap", colormap, COLORMAPS)
         if resume and overwrite:
-            raise ValueError("resume and overwrite exclude each other")
-        self.output = Path(output)
+            raise ValueError(f"{names[1]} and {names[2]} exclude each other")
+        self.output = prepare_output_folder(output, names[0])
+        self.lock = OutputLock(self.output, names[0]).acquire()
         self.writers = {}
         try:
+            if resume and job is not None:
+                _check_same_job(self.output, job, names)
             for fmt in formats:
                 if fmt in SEQUENCE_FORMATS:
                     options = {"resume": resume, "overwrite": overwrite}
@@ -91,6 +102,8 @@ class DepthOutputs:
                 self.writers[fmt] = make_writer(
                     fmt, self.output, encoding, expected_frames=frame_numbers, **options
                 )
+            if job is not None:
+                set_manifest_field(self.output, "job", job)
         except BaseException:
             self.abort()
             raise
@@ -105,18 +118,54 @@ class DepthOutputs:
                 writer.write(number, values)
 
     def close(self) -> None:
-        for writer in self.writers.values():
-            writer.close()
+        try:
+            for writer in self.writers.values():
+                writer.close()
+        finally:
+            self.lock.release()
 
     def abort(self) -> None:
-        for writer in self.writers.values():
-            writer.abort()
+        try:
+            for writer in self.writers.values():
+                writer.abort()
+        finally:
+            self.lock.release()
 
     def __enter__(self) -> DepthOutputs:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.abort() if exc_type is not None else self.close()
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def job_identity(source: FrameSource, settings: LongVideoSettings, model: DAVModel) -> dict:
+    """What decides a run's frames: the input, the settings and the model (recorded for resume checks)."""
+    return {
+        "input": source.fingerprint(),
+        "settings": asdict(settings),
+        "model": {"source": str(model.source), "dtype": str(model.dtype).removeprefix("torch.")},
+    }
+
+
+def _check_same_job(folder: Path, job: dict, names: tuple[str, str, str]) -> None:
+    recorded = (read_manifest(folder) or {}).get("job")
+    if recorded is None:
+        return  # a fresh folder, or frames from an earlier version: nothing to compare
+    recorded = json.loads(json.dumps(recorded))
+    job = json.loads(json.dumps(job))  # tuples vs lists, as stored
+    where = f"{names[1]}: the frames in {folder}"
+    restart = f"use {names[2]} to start again, or another folder"
+    if recorded.get("input") != job["input"]:
+        raise ValueError(f"{where} were made from another input; {restart}")
+    if recorded.get("settings") != job["settings"]:
+        old, new = recorded.get("settings") or {}, job["settings"]
+        changed = ", ".join(f"{k}: {old.get(k)!r} -> {new[k]!r}" for k in new if old.get(k) != new[k])
+        raise ValueError(f"{where} were made with other settings ({changed}); {restart}")
+    if recorded.get("model") != job["model"]:
+        raise ValueError(f"{where} were made with another model ({recorded.get('model')}); {restart}")
 
 
 def write_depth(
@@ -131,11 +180,13 @@ def write_depth(
     overwrite: bool = False,
     frame_numbers: Sequence[int] | None = None,
     hooks: Hooks = NO_HOOKS,
+    names: tuple[str, str, str] = ("--output", "--resume", "--overwrite"),
 ) -> JobResult:
     """Depth of every frame of ``source`` written to ``output`` in ``formats`` (see the module doc).
 
     Files are numbered by ``frame_numbers`` (default: the source's own frame numbers, else 0..N-1).
     On any error or interrupt the frames already written stay and the manifest says incomplete.
+    ``names``: how errors call the output, resume and overwrite options.
     """
     if not source.num_frames:
         raise ValueError("no frames selected: the frame range selects nothing")
@@ -151,6 +202,8 @@ def write_depth(
         colormap=colormap,
         resume=resume,
         overwrite=overwrite,
+        job=job_identity(source, settings, model),
+        names=names,
     )
     skip = set() if outputs.needs_every_frame else {i for i, n in enumerate(numbers) if n in outputs.kept}
     if resume:

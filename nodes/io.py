@@ -256,7 +256,7 @@ class DAV_VideoDepthToFiles:
         folder = _comfy.output_folder(filename_prefix)
         with dav_model.use() as model:
             result = write_depth(model, source, settings, folder, formats, resume=resume, overwrite=not resume,
-                                 hooks=_comfy.hooks())
+                                 hooks=_comfy.hooks(), names=("filename_prefix", "resume", "resume off"))
         count = result.num_frames
         return {"ui": {"text": [f"{count} {format} frames in {folder}"]}, "result": (str(folder), count)}
 

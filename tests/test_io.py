@@ -235,11 +235,14 @@ def test_png16_round_trip(tmp_path: Path) -> None:
     assert entry["normalization"] == NORM.to_dict()
 
 
-def test_png16_clips_out_of_range(tmp_path: Path) -> None:
+def test_png16_clips_out_of_range_and_refuses_nan(tmp_path: Path) -> None:
     with Png16SequenceWriter(tmp_path, DepthEncoding(low=0.0, high=1.0)) as writer:
-        writer.write(0, np.array([[-5.0, 0.5, 7.0, np.nan]], dtype=np.float32))
+        writer.write(0, np.array([[-5.0, 0.5, 7.0]], dtype=np.float32))
+        with pytest.raises(ValueError, match="frame 1 holds NaN or infinite values"):
+            writer.write(1, np.array([[0.5, np.nan, 0.5]], dtype=np.float32))
     with Image.open(tmp_path / "depth_000000.png") as img:
-        assert np.asarray(img).tolist() == [[0, 32768, 65535, 0]]
+        assert np.asarray(img).tolist() == [[0, 32768, 65535]]
+    assert not (tmp_path / "depth_000001.png").exists()
 
 
 def test_exr_round_trip(tmp_path: Path) -> None:
@@ -382,7 +385,7 @@ def test_resume(tmp_path: Path) -> None:
     Image.fromarray(np.zeros((3, 3), np.uint16)).save(tmp_path / "depth_000001.png")
     assert existing_frames(tmp_path, "png16") == [0]
 
-    with pytest.raises(ValueError, match="resume=True"):
+    with pytest.raises(ValueError, match=r"already holds 3 png16 frames from another run: resume it \(--resume\)"):
         Png16SequenceWriter(tmp_path, NORM, expected_frames=5)
     with pytest.raises(ValueError, match="cannot resume"):
         Png16SequenceWriter(tmp_path, DepthEncoding(low=0.0, high=1.0), expected_frames=5, resume=True)

@@ -8,6 +8,7 @@ many pixels (aspect kept, never upscaled) with the same filter the model's resiz
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -297,6 +298,20 @@ class MediaInput:
             "input %s: %d frames, %.3f fps, %dx%d",
             path, self.info.num_frames, self.info.fps, self.info.width, self.info.height,
         )  # fmt: skip
+
+    def fingerprint(self) -> dict:
+        """Size and a hash of each file's first and last 64 KiB: changes when the footage is replaced."""
+        digest = hashlib.sha256()
+        files = self.files if self.kind != "video" else [self.path]
+        total = 0
+        for path in files:
+            size = path.stat().st_size
+            total += size
+            with open(path, "rb") as f:
+                digest.update(f.read(65536))
+                f.seek(max(0, size - 65536))
+                digest.update(f.read(65536))
+        return {"kind": self.kind, "files": len(files), "bytes": total, "sha256": digest.hexdigest()}
 
     def read(
         self, numbers: Iterable[int], max_resolution: int | None = None

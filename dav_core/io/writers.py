@@ -51,6 +51,7 @@ __all__ = [
     "read_depth_exr",
     "read_depth_png16",
     "read_manifest",
+    "set_manifest_field",
 ]
 
 log = logging.getLogger(__name__)
@@ -139,11 +140,15 @@ def _update_manifest(output_dir: Path, name: str, entry: dict[str, Any]) -> None
     manifest = read_manifest(output_dir) or {}
     outputs = manifest.get("outputs", {})
     outputs[name] = entry
-    manifest = {
-        "completed": all(o.get("completed") for o in outputs.values()),
-        "outputs": outputs,
-    }
+    manifest.update(completed=all(o.get("completed") for o in outputs.values()), outputs=outputs)
     _atomic_write_bytes(output_dir / MANIFEST_NAME, json.dumps(manifest, indent=1).encode())
+
+
+def set_manifest_field(output_dir: str | os.PathLike, key: str, value: Any) -> None:
+    """Record ``value`` under top-level ``key`` of the folder's manifest (kept by the writers)."""
+    manifest = read_manifest(output_dir) or {"completed": False, "outputs": {}}
+    manifest[key] = value
+    _atomic_write_bytes(Path(output_dir) / MANIFEST_NAME, json.dumps(manifest, indent=1).encode())
 
 
 # --------------------------------------------------------------------------- writer base
@@ -207,8 +212,9 @@ class DepthWriter(ABC):
         self.closed = True
         try:
             self._finish(False)
-        finally:
             self._record(False)
+        except OSError as err:  # e.g. the disk is full: the manifest on disk still says incomplete
+            log.warning("%s: could not finish the manifest after an error: %s", self.name, err)
         log.warning("%s: aborted after %d frames; output marked incomplete", self.name, len(self.written))
 
     def __enter__(self):
@@ -249,6 +255,8 @@ class DepthWriter(ABC):
         depth = np.asarray(depth, dtype=np.float32)
         if depth.ndim != 2 or depth.shape[0] < 1 or depth.shape[1] < 1:
             raise ValueError(f"depth must be a 2-D [H, W] array, got shape {depth.shape}")
+        if not np.isfinite(depth).all():
+            raise ValueError(f"depth frame {frame_index} holds NaN or infinite values; it was not written")
         if self.size is None:
             self.size = (depth.shape[0], depth.shape[1])
         elif depth.shape != self.size:
@@ -320,6 +328,8 @@ class _SequenceWriter(DepthWriter):
         self.start_offset = start_offset
         self.prefix = prefix
         self.existing: frozenset[int] = frozenset()
+        for stale in self.output_dir.glob(f".{prefix}*{self.extension}.tmp"):  # left by a killed run
+            stale.unlink(missing_ok=True)
         found = _frame_files(self.output_dir, prefix, self.extension, start_offset)
         if resume:
             self._check_resumable()
@@ -333,8 +343,8 @@ class _SequenceWriter(DepthWriter):
                 path.unlink()
         elif found:
             raise ValueError(
-                f"output_dir {self.output_dir} already holds {len(found)} {self.format} frames; "
-                "pass resume=True to continue or overwrite=True to replace them"
+                f"{self.output_dir} already holds {len(found)} {self.format} frames from another run: "
+                "resume it (--resume) or replace it (--overwrite)"
             )
         self._record(False)
 

@@ -7,6 +7,7 @@ converts no other frame to float and stops decoding after the last wanted one.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
@@ -27,6 +28,10 @@ class FrameSource:
         """``(index, frame)`` for every frame, or only for ``wanted`` indices."""
         raise NotImplementedError
 
+    def fingerprint(self) -> dict | None:
+        """What identifies these frames, so a resumed run can tell that its input changed (None: unknown)."""
+        return None
+
 
 class ArraySource(FrameSource):
     """Frames held in memory: an array or tensor [N,H,W,3]."""
@@ -43,6 +48,10 @@ class ArraySource(FrameSource):
     def frames(self, wanted: Collection[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
         indices = range(self.num_frames) if wanted is None else sorted(wanted)
         return ((i, self._frames[i]) for i in indices)
+
+    def fingerprint(self) -> dict:
+        data = np.ascontiguousarray(self._frames)
+        return {"frames": list(data.shape), "sha256": hashlib.sha256(data.tobytes()).hexdigest()}
 
 
 class FileSource(FrameSource):
@@ -69,6 +78,10 @@ class FileSource(FrameSource):
         selected = numbers if wanted is None else [numbers[i] for i in wanted]
         for number, frame in self.media.read(selected):
             yield numbers.index(number), frame
+
+    def fingerprint(self) -> dict:
+        numbers = self.frame_numbers
+        return {**self.media.fingerprint(), "selection": [numbers.start, numbers.stop, numbers.step]}
 
 
 class IteratorSource(FrameSource):

@@ -62,6 +62,17 @@ def plan_chunks(num_frames: int, chunk: int, overlap: int = 0) -> ChunkPlan:
     return ChunkPlan(num_frames, chunk, overlap, chunks)
 
 
+def _check_finite(disparity: torch.Tensor, first_frame: int) -> None:
+    """Stop at the first NaN or infinite depth instead of writing it (fp16 overflow, broken weights)."""
+    bad = (~torch.isfinite(disparity)).flatten(1).any(dim=1)  # [n]
+    if bad.any():
+        frames = [first_frame + int(i) for i in torch.nonzero(bad).flatten()[:5]]
+        raise RuntimeError(
+            f"the model produced NaN or infinite depth at frames {frames}: the weights or the precision are "
+            "at fault (fp16 can overflow); try fp32 or bf16, or check the checkpoint"
+        )
+
+
 class ChunkedDecoder:
     """Decodes final depth latents in overlapping temporal chunks and blends them, emitting frames in order."""
 
@@ -100,6 +111,7 @@ class ChunkedDecoder:
                 continue
             stack = torch.stack([latents[f] for f in range(c.start, c.stop)])  # [n,4,h,w]
             disparity = images_to_disparity(decode_latents(self.model.vae, stack)).cpu()  # [n,ph,pw]
+            _check_finite(disparity, c.start)
             for offset, weight in enumerate(c.weights):
                 f = c.start + offset
                 self._sum[f] = self._sum.get(f, 0) + weight * disparity[offset]

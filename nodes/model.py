@@ -59,6 +59,8 @@ def resolve_checkpoint(name: str) -> Path:
             )
         return path
     dirs = _comfy.model_dirs()
+    if Path(name).is_absolute() or ".." in Path(name).parts:
+        raise ValueError(f"checkpoint {name!r} is outside the model folders: pick a name from the list")
     for base in dirs:
         path = base / name
         if path.exists():
@@ -169,7 +171,7 @@ class LoadDAVModel:
         """Replaces ComfyUI's 'value not in list' with what to do about a missing checkpoint."""
         try:
             resolve_checkpoint(checkpoint)
-        except FileNotFoundError as error:
+        except (FileNotFoundError, ValueError) as error:
             return str(error)
         return True
 

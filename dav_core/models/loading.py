@@ -122,7 +122,7 @@ def _load_folder(path: Path, dtype, device, components) -> DAVModel:
         if not folder.is_dir():
             if name == "unet_interp":
                 logger.warning(
-                    "%s has no unet_interp/: long videos will fall back to keyframe-free windows", path
+                    "%s has no unet_interp/: clips longer than one keyframe pass cannot be processed", path
                 )
                 continue
             present = sorted(p.name for p in path.iterdir() if p.is_dir())
@@ -176,7 +176,9 @@ def load_component(
     cls = COMPONENT_CLASSES[name]
     with torch.device("meta"):
         module = cls.from_config(config)
-    check_state_dict(module, state_dict, f"{weights}{' [' + prefix + ']' if prefix else ''} as {name}")
+    what = f"{weights}{' [' + prefix + ']' if prefix else ''} as {name}"
+    check_state_dict(module, state_dict, what)
+    check_finite(state_dict, what)
     state_dict = {k: v.to(dtype=dtype) if v.is_floating_point() else v for k, v in state_dict.items()}
     module.load_state_dict(state_dict, strict=True, assign=True)
     return module.to(device).eval().requires_grad_(False)
@@ -233,6 +235,14 @@ def check_state_dict(module: nn.Module, state_dict: dict[str, torch.Tensor], wha
             shown = ", ".join(items[:8]) + (f", ... ({len(items) - 8} more)" if len(items) > 8 else "")
             parts.append(f"{len(items)} {label}: {shown}")
     raise CheckpointError("; ".join(parts))
+
+
+def check_finite(state_dict: dict[str, torch.Tensor], what: str) -> None:
+    """Raise CheckpointError naming the tensors that hold NaN or infinite values (broken weights)."""
+    bad = sorted(k for k, v in state_dict.items() if v.is_floating_point() and not torch.isfinite(v).all())
+    if bad:
+        shown = ", ".join(bad[:5]) + (f", ... ({len(bad) - 5} more)" if len(bad) > 5 else "")
+        raise CheckpointError(f"{what}: {len(bad)} tensors hold NaN or infinite values ({shown})")
 
 
 def infer_config(name: str, state_dict: dict[str, torch.Tensor]) -> dict:
@@ -382,17 +392,24 @@ def _pickle_message(path: Path) -> str:
     )
 
 
+HUB_HINT = (
+    "download the model elsewhere and put its folder (unet/, unet_interp/, vae/, scheduler/) in "
+    "ComfyUI/models/depth_any_video/, or pass its path"
+)
+
+
 def _download_from_hub(repo_id: str) -> Path:
     try:
         from huggingface_hub import snapshot_download
-    except ImportError as err:
+    except ImportError:
         raise FileNotFoundError(
-            f"{repo_id!r} is not a local path and huggingface_hub is not installed"
-        ) from err
+            f"{repo_id!r} is not a local path, and huggingface_hub is not installed to download it; {HUB_HINT}"
+        ) from None
     logger.info("downloading %s from the hub", repo_id)
     try:
-        return Path(snapshot_download(repo_id, allow_patterns=["*.json", "*.safetensors"]))
+        return Path(snapshot_download(repo_id, allow_patterns=["*.json", "*.safetensors"], etag_timeout=5))
     except Exception as err:
+        reason = " ".join(str(err).split())[:200] or type(err).__name__
         raise FileNotFoundError(
-            f"{repo_id!r} is neither a local path nor a downloadable hub model: {err}"
-        ) from err
+            f"{repo_id!r} is not a local path, and downloading it from the hub failed ({reason}); {HUB_HINT}"
+        ) from None

@@ -13,8 +13,9 @@ if _PACK_DIR not in sys.path:
     sys.path.append(_PACK_DIR)
 
 from .nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS  # noqa: E402
-from .nodes._comfy import register_model_folder  # noqa: E402
+from .nodes._comfy import check_environment, register_model_folder  # noqa: E402
 
 register_model_folder()
+check_environment()
 
 __all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]

@@ -179,3 +179,14 @@ def output_folder(prefix: str) -> Path:
     if folder != root and root not in folder.parents:
         raise ValueError(f"filename_prefix {prefix!r} points outside ComfyUI's output folder {root}")
     return folder
+
+
+def check_environment() -> bool:
+    """At startup: import the model code once, so a broken Python shows as one line in ComfyUI's log
+    (and the nodes raise the same line when run) instead of a chained traceback on the first queue."""
+    try:
+        import dav_core.models  # noqa: F401 - imports diffusers' model classes through its guard
+    except ImportError as error:
+        log.error("Depth Any Video: %s", " ".join(str(error).split()))
+        return False
+    return True

@@ -1,0 +1,93 @@
+"""A half-broken Python, as ComfyUI installs often are: stand-in broken packages on the path.
+
+The common case is a torchaudio built for another torch next to transformers: importing transformers
+fails, and diffusers' model package imports transformers through its single-file loaders.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BUNDLED = REPO / "dav_core" / "weights" / "dav_tiny.safetensors"
+TORCHAUDIO_ERROR = "libtorchaudio.so: undefined symbol: _ZN3c106detail19maybe_wrap_dim_slowIlEET_S2_S2_b"
+
+
+def _package(root: Path, name: str, version: str, init: str) -> None:
+    (root / name).mkdir(parents=True)
+    (root / name / "__init__.py").write_text(init)
+    info = root / f"{name}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    (info / "top_level.txt").write_text(f"{name}\n")
+    (info / "RECORD").write_text(f"{name}/__init__.py,,\n")
+
+
+@pytest.fixture
+def broken_transformers(tmp_path) -> Path:
+    """transformers 4.57 that imports a torchaudio built for another torch."""
+    _package(tmp_path, "torchaudio", "2.11.0", f"raise OSError({TORCHAUDIO_ERROR!r})\n")
+    _package(tmp_path, "transformers", "4.57.0", "import torchaudio\n__version__ = '4.57.0'\n")
+    return tmp_path
+
+
+def _python(code: str, site: Path, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    env = {"PYTHONPATH": f"{site}:{REPO}", "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_the_stand_in_breaks_diffusers_model_imports(broken_transformers):
+    """Without the guard, importing diffusers' VAE fails in a chain (so the next test can fail)."""
+    done = _python("import diffusers.models.autoencoders.autoencoder_kl_temporal_decoder", broken_transformers)
+    assert done.returncode != 0 and "undefined symbol" in done.stderr
+
+
+def test_depth_runs_beside_a_broken_transformers_with_one_warning_line(broken_transformers):
+    code = (
+        "import numpy as np\n"
+        "from dav_core.models.loading import load_dav\n"
+        "from dav_core.depth import predict_depth_window, DepthSettings\n"
+        f"model = load_dav({str(BUNDLED)!r})\n"
+        "d = predict_depth_window(model, np.random.rand(2, 64, 64, 3).astype('float32'), DepthSettings(steps=1))\n"
+        "print('depth', tuple(d.shape))\n"
+    )
+    done = _python(code, broken_transformers)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "depth (2, 64, 64)" in done.stdout
+    assert "Traceback" not in done.stderr
+    warnings = [line for line in done.stderr.splitlines() if "transformers cannot be imported" in line]
+    assert len(warnings) == 1 and "torchaudio" in warnings[0] and "pip install torchaudio==" in warnings[0]
+
+
+def test_the_pack_starts_and_reports_a_broken_diffusers_in_one_line(tmp_path):
+    _package(tmp_path, "diffusers", "0.42.0", "raise ImportError(\"cannot import name 'is_offline_mode' from 'huggingface_hub'\")\n")
+    code = (
+        "import logging, sys\n"
+        "logging.basicConfig(level=logging.INFO)\n"
+        "from nodes import NODE_CLASS_MAPPINGS, _comfy\n"
+        "print('nodes', len(NODE_CLASS_MAPPINGS), _comfy.check_environment())\n"
+    )
+    done = _python(code, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "nodes 12 False" in done.stdout
+    lines = [line for line in done.stderr.splitlines() if "Depth Any Video" in line]
+    assert len(lines) == 1 and "Traceback" not in done.stderr
+    assert "is_offline_mode" in lines[0] and "pip install -U diffusers" in lines[0]
+
+
+def test_the_cli_reports_a_broken_diffusers_in_one_line(tmp_path):
+    _package(tmp_path, "diffusers", "0.42.0", "raise ImportError(\"cannot import name 'is_offline_mode' from 'huggingface_hub'\")\n")
+    clip = tmp_path / "frame.png"
+    from PIL import Image
+
+    Image.new("RGB", (32, 32), (90, 120, 30)).save(clip)
+    code = f"import sys; from dav_core.cli import main; sys.exit(main(['depth', {str(clip)!r}, '--output', {str(tmp_path / 'out')!r}]))"
+    done = _python(code, tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "needs diffusers" in errors[0] and "pip install -U diffusers" in errors[0]

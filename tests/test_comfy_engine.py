@@ -115,7 +115,7 @@ def server(tmp_path_factory, tiny_dav_dir):
                     pytest.fail(f"ComfyUI did not answer in {START_TIMEOUT_S}s:\n{(root / 'server.log').read_text()[-4000:]}")
                 time.sleep(1)
         print(f"ComfyUI server up in {time.monotonic() - started:.1f}s")
-        yield {"port": port, "comfy": comfy, "log": root / "server.log"}
+        yield {"port": port, "comfy": comfy, "log": root / "server.log", "process": process}
     finally:
         process.terminate()
         try:
@@ -254,3 +254,104 @@ def test_vfx_relighting_workflow(server):
     assert depth.shape == (CLIP["height"], CLIP["width"]) and 0.0 <= depth.min() and depth.max() <= 1.0
     previews = [o for o in history["outputs"].values() if o.get("images")]
     assert previews, "preview nodes reported no images"
+
+
+# --------------------------------------------------------------------------- soak: 20 runs, random cancels
+
+SOAK_RUNS = 20
+
+
+def _submit(server, prompt) -> str:
+    response = _request(server["port"], "/prompt", {"prompt": prompt, "client_id": "dav-engine-soak"})
+    assert not response.get("node_errors"), response
+    return response["prompt_id"]
+
+
+def _wait(server, prompt_id) -> dict:
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        history = _request(server["port"], f"/history/{prompt_id}")
+        if prompt_id in history:
+            return history[prompt_id].get("status", {})
+        assert server["process"].poll() is None, server["log"].read_text()[-4000:]
+        time.sleep(0.2)
+    pytest.fail(f"run did not finish in {RUN_TIMEOUT_S}s:\n{server['log'].read_text()[-4000:]}")
+
+
+def _wait_until_running(server, prompt_id) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        running = _request(server["port"], "/queue").get("queue_running", [])
+        if any(item[1] == prompt_id for item in running):
+            return
+        time.sleep(0.05)
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def _folder_state(folder: Path, pattern: str) -> tuple[bool | None, dict[str, bytes]]:
+    """(the manifest's completed flag or None without a manifest, {frame file: bytes})."""
+    manifest = folder / "manifest.json"
+    completed = json.loads(manifest.read_text())["completed"] if manifest.is_file() else None
+    return completed, {p.name: p.read_bytes() for p in sorted(folder.glob(pattern))}
+
+
+def test_soak_twenty_runs_with_random_cancels(server):
+    """The long-video workflow queued 20 times, some runs cancelled mid-way (/interrupt): the server stays
+    up, finished runs give identical complete outputs, cancelled ones never look complete, and the
+    server's memory does not grow from run to run."""
+    import random
+
+    rng = random.Random(7)
+    cancel = set(rng.sample(range(1, SOAK_RUNS), 7))
+    base = _workflow("long_video_depth")
+    root = server["comfy"] / "output" / "dav" / "soak"
+    reference, rss, interrupted = {}, [], 0
+    for run in range(SOAK_RUNS):
+        prompt = json.loads(json.dumps(base))
+        for node in prompt.values():
+            inputs = node["inputs"]
+            if node["class_type"] in ("KeyframeDepth", "DAV_VideoDepthToFiles"):
+                inputs.update(steps=1, window=4, max_keyframes_per_pass=3)
+            if node["class_type"] == "KeyframeDepth":
+                inputs["pass_overlap"] = 1
+            if node["class_type"] in ("VideoToLatent", "DAV_VideoDepthToFiles"):
+                inputs["max_resolution"] = 64 * (run % 2)  # 0 = the bundled model's own 64: same depth,
+                # but a changed input, so ComfyUI computes every run instead of reusing the last one
+            if node["class_type"] == "DAV_SaveDepth":
+                inputs["filename_prefix"] = f"dav/soak/{run:02d}/exr"
+            if node["class_type"] == "DAV_VideoDepthToFiles":
+                inputs.update(filename_prefix=f"dav/soak/{run:02d}/png16", resume=False)
+        prompt_id = _submit(server, prompt)
+        if run in cancel:
+            _wait_until_running(server, prompt_id)
+            time.sleep(rng.uniform(0.2, 2.5))
+            _request(server["port"], "/interrupt", {})
+        status = _wait(server, prompt_id)
+        messages = json.dumps(status.get("messages", []))
+        finished = status.get("status_str") == "success"
+        if not finished:
+            assert "execution_interrupted" in messages, messages[-2000:]  # cancelled, not failed
+            interrupted += 1
+        rss.append(_rss_mb(server["process"].pid))
+        states = {
+            "exr": _folder_state(root / f"{run:02d}" / "exr", "depth_*.exr"),
+            "png16": _folder_state(root / f"{run:02d}" / "png16", "depth_*.png"),
+        }
+        for name, (completed, frames) in states.items():
+            if finished or completed:  # complete outputs: every frame, identical to the first run's
+                assert completed is True and len(frames) == CLIP["frames"], (run, name, completed, len(frames))
+                assert frames == reference.setdefault(name, frames), (run, name)
+            else:  # cancelled before this output finished: never marked complete
+                assert completed in (False, None) and len(frames) <= CLIP["frames"], (run, name, completed)
+    assert server["process"].poll() is None
+    assert _request(server["port"], "/object_info/LoadDAVModel", timeout=10)
+    assert interrupted >= len(cancel) // 2, f"only {interrupted} of {len(cancel)} cancels landed mid-run"
+    print(f"soak: {interrupted} runs cancelled; server RSS after run 1 {rss[0]:.0f} MB, run 2 {rss[1]:.0f} MB, "
+          f"run {SOAK_RUNS} {rss[-1]:.0f} MB; all: {[round(r) for r in rss]}")
+    assert max(rss[10:]) <= max(rss[1:10]) * 1.05 + 30, rss  # no growth from run to run

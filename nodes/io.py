@@ -171,7 +171,7 @@ class DAV_SaveDepth:
         encoding = DepthEncoding(kind=check_choice("values", values, DEPTH_KINDS))
         bar = _comfy.progress_bar(len(numbers))
         with DepthOutputs(folder, [format], numbers, encoding=encoding, fps=fps, colormap=colormap,
-                          overwrite=overwrite) as outputs:
+                          overwrite=overwrite, names=("filename_prefix", "resume", "overwrite")) as outputs:
             for number, frame in zip(numbers, depth.cpu().numpy(), strict=True):
                 _comfy.check_interrupt()
                 outputs.write(number, frame)

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from dav_core.cli import main as dav_main
+from dav_core.commands.bench import write_test_video
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -19,21 +20,8 @@ CLI_SETTINGS = ["--steps", "1", "--seed", "3", "--max-resolution", "64", "--keyf
 
 
 def write_clip(path: Path, count: int = FRAMES, size: int = 64) -> None:
-    """A textured square moving over a gradient (so neighbouring frames differ)."""
-    rng = np.random.default_rng(0)
-    texture = (rng.random((16, 16, 3)) * 255).astype(np.uint8)
-    yy, xx = np.mgrid[0:size, 0:size]
-    background = np.stack([xx * 255 // size, yy * 255 // size, (xx + yy) * 127 // size], -1).astype(np.uint8)
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=24)
-        stream.width = stream.height = size
-        stream.pix_fmt = "yuv420p"
-        for i in range(count):
-            frame = background.copy()
-            x = (i * 3) % (size - 16)
-            frame[20:36, x : x + 16] = texture
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        container.mux(stream.encode())
+    """The benchmark's clip: a textured square moving over a gradient (neighbouring frames differ)."""
+    write_test_video(path, count, size)
 
 
 def read_exrs(folder: Path, count: int) -> np.ndarray:

@@ -22,6 +22,7 @@ COMMAND_MODULES = {
     "synth": "dav_core.synthetic.command",
     "eval": "dav_core.commands.evaluate",
     "bench": "dav_core.commands.bench",
+    "convert": "dav_core.commands.convert",
 }
 
 

@@ -336,8 +336,10 @@ def run_dav(args: list, env: dict | None = None, timeout: float = 300) -> subpro
 def cli_results(tmp_path_factory, tiny_dav_dir) -> dict:
     """Every CLI case run once, two at a time: id -> (returncode, stderr, seconds, work folder)."""
 
+    works = {case.id: tmp_path_factory.mktemp(case.id) for case in CLI_CASES}  # mktemp is not thread-safe
+
     def one(case: Cli):
-        work = tmp_path_factory.mktemp(case.id)
+        work = works[case.id]
         try:
             args = case.make(work, tiny_dav_dir)
         except Exception as error:  # a broken case setup must show as that case's failure

@@ -31,7 +31,11 @@ class DepthSettings:
             raise ValueError(f"seed must be in 0..{2**64 - 1}, got {self.seed}")
         if not 1 <= self.steps <= 50:
             raise ValueError(f"steps must be in 1..50, got {self.steps}")
-        if self.max_resolution is not None and self.max_resolution != 0 and self.max_resolution < MODEL_MULTIPLE:
+        if (
+            self.max_resolution is not None
+            and self.max_resolution != 0
+            and self.max_resolution < MODEL_MULTIPLE
+        ):
             raise ValueError(
                 f"max_resolution must be >= {MODEL_MULTIPLE}, got {self.max_resolution} (0: the model's own; "
                 "None: no limit)"
@@ -61,7 +65,9 @@ def frames_to_tensor(frames) -> torch.Tensor:
         raise ValueError("frames contain NaN or infinite values")
     if frames.min() < -1e-3 or frames.max() > 1 + 1e-3:
         raise ValueError(f"frames must be in [0,1], got range [{frames.min():.3g}, {frames.max():.3g}]")
-    return (frames.permute(0, 3, 1, 2).clamp(0, 1) * 2 - 1).contiguous()  # NCHW layout: same kernels everywhere
+    return (
+        frames.permute(0, 3, 1, 2).clamp(0, 1) * 2 - 1
+    ).contiguous()  # NCHW layout: same kernels everywhere
 
 
 DEFAULT_RESOLUTION = 960  # the published model's processing resolution (long side)
@@ -91,6 +97,17 @@ def predict_depth_window(model: DAVModel, frames, settings: DepthSettings = Dept
     return predict_from_latents(model, latents, geometry, settings)
 
 
+def sample_latents(
+    model: DAVModel, latents: torch.Tensor, steps: int, generator: torch.Generator, on_step=None
+):
+    """Depth latents [1,T,4,h,w] for video latents [1,T,4,h,w]: noise from ``generator``, ``steps`` Euler
+    steps of the depth UNet, every frame denoised jointly (``on_step`` as in ``denoise_latents``)."""
+    noise = make_noise(tuple(latents.shape), generator)
+    return denoise_latents(
+        model.unet, latents, noise, steps=steps, scheduler_config=model.scheduler_config, on_step=on_step
+    )
+
+
 @torch.inference_mode()
 def predict_from_latents(
     model: DAVModel, latents: torch.Tensor, geometry: FrameGeometry, settings: DepthSettings
@@ -99,10 +116,7 @@ def predict_from_latents(
     generator = torch.Generator().manual_seed(settings.seed)
     members = []
     for _ in range(settings.ensemble):
-        noise = make_noise(tuple(latents.shape), generator)
-        depth_latents = denoise_latents(
-            model.unet, latents, noise, steps=settings.steps, scheduler_config=model.scheduler_config
-        )
+        depth_latents = sample_latents(model, latents, settings.steps, generator)
         members.append(
             decode_disparity(
                 model, depth_latents[0], geometry, settings.chunk_size, settings.decode_chunk_overlap

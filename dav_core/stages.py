@@ -19,8 +19,7 @@ import torch
 
 from .choices import DEPTH_KINDS, SHOT_RANGES, SINGLE_PASS_FRAMES, check_choice
 from .decoding import decode_disparity, plan_chunks
-from .denoise import denoise_latents
-from .depth import DepthSettings, frames_to_tensor, model_resolution, predict_from_latents
+from .depth import DepthSettings, frames_to_tensor, model_resolution, predict_from_latents, sample_latents
 from .hooks import NO_HOOKS, Hooks
 from .longvideo.keyframes import solve_keyframe_latents
 from .longvideo.plan import VideoPlan
@@ -29,7 +28,6 @@ from .longvideo.windows import interpolate_blocks
 from .models.loading import DAVModel
 from .models.vae import encode_batch_size, encode_frames
 from .resize import MIN_SINGLE_FRAME_SIZE, FrameGeometry
-from .sampling import make_noise
 
 
 def model_name(model: DAVModel) -> str:
@@ -137,15 +135,8 @@ def denoise_clip(
         if step:
             progress.advance(1)
 
-    noise = make_noise(tuple(latents.shape), torch.Generator().manual_seed(settings.seed))
-    depth = denoise_latents(
-        model.unet,
-        latents,
-        noise,
-        steps=settings.steps,
-        scheduler_config=model.scheduler_config,
-        on_step=on_step,
-    )[0].cpu()  # [N,4,h,w]
+    generator = torch.Generator().manual_seed(settings.seed)
+    depth = sample_latents(model, latents, settings.steps, generator, on_step)[0].cpu()  # [N,4,h,w]
     progress.advance(1)
     return DepthLatents(latents=depth, **common)
 

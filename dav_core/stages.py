@@ -12,9 +12,12 @@ Each ComfyUI node calls exactly one stage. ``longvideo.runner.stream_depth`` com
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .choices import DEPTH_KINDS, SHOT_RANGES, SINGLE_PASS_FRAMES, check_choice
@@ -24,6 +27,7 @@ from .hooks import NO_HOOKS, Hooks
 from .longvideo.keyframes import solve_keyframe_latents
 from .longvideo.plan import VideoPlan
 from .longvideo.settings import LongVideoSettings
+from .longvideo.sources import FrameSource
 from .longvideo.windows import interpolate_blocks
 from .models.loading import DAVModel
 from .models.vae import encode_batch_size, encode_frames
@@ -86,24 +90,43 @@ def check_same_model(model: DAVModel, made: VideoLatents | DepthLatents, what: s
 def encode_video(
     model: DAVModel, frames, max_resolution: int | None = 0, chunk_size: int = 16, hooks: Hooks = NO_HOOKS
 ) -> VideoLatents:
-    """Frames [N,H,W,3] in [0,1] -> VideoLatents, each frame encoded once in chunks of ``chunk_size``.
+    """Frames -> VideoLatents, each frame encoded once in chunks of ``chunk_size``.
 
-    ``max_resolution`` is the long side the model sees (0: the model's own; None: no limit).
+    ``frames``: [N,H,W,3] in [0,1] (array or tensor), or a re-readable ``FrameSource`` with a known frame
+    count (a file is then read chunk by chunk and never held whole). ``max_resolution`` is the long side
+    the model sees (0: the model's own; None: no limit).
     """
     DepthSettings(max_resolution=max_resolution, chunk_size=chunk_size)  # validates both
-    frames = torch.as_tensor(frames)  # [N,H,W,3] in [0,1]
-    height, width = frames_to_tensor(frames[:1]).shape[-2:]  # validates shape and emptiness
-    min_size = MIN_SINGLE_FRAME_SIZE if frames.shape[0] == 1 else 0
-    geometry = FrameGeometry.plan(height, width, model_resolution(max_resolution, model), min_size=min_size)
-    starts = range(0, frames.shape[0], chunk_size)
-    batch = encode_batch_size(chunk_size, frames.shape[0])  # as the streaming reader batches
-    progress = hooks.progress(len(starts))
-    latents = []
-    for start in starts:  # converted chunk by chunk: a long IMAGE batch is not copied whole
-        video = frames_to_tensor(frames[start : start + chunk_size])  # [n,3,H,W] in [-1,1]
+    num_frames, chunks = _frame_chunks(frames, chunk_size)
+    batch = encode_batch_size(chunk_size, num_frames)  # as the streaming reader batches
+    progress = hooks.progress(-(-num_frames // chunk_size))
+    geometry, latents = None, []
+    for chunk in chunks:  # converted chunk by chunk: a long clip is not copied whole
+        video = frames_to_tensor(chunk)  # [n,3,H,W] in [-1,1]; validates shape and values
+        if geometry is None:
+            min_size = MIN_SINGLE_FRAME_SIZE if num_frames == 1 else 0
+            geometry = FrameGeometry.plan(*video.shape[-2:], model_resolution(max_resolution, model), min_size=min_size)
         latents.append(encode_frames(model.vae, geometry.to_model(video), batch, fixed_batch=True).cpu())
         progress.advance(1)
     return VideoLatents(torch.cat(latents), geometry, id(model), model_name(model))
+
+
+def _frame_chunks(frames, chunk_size: int) -> tuple[int, Iterator]:
+    """(frame count, chunks of up to ``chunk_size`` frames [n,H,W,3]) of an array or a FrameSource."""
+    if isinstance(frames, FrameSource):
+        if not frames.num_frames:
+            raise ValueError("frames is empty: at least one frame is needed")
+
+        def read() -> Iterator[np.ndarray]:
+            stream = (frame for _, frame in frames.frames())
+            while group := list(itertools.islice(stream, chunk_size)):
+                yield np.stack(group)  # [n,H,W,3]
+
+        return frames.num_frames, read()
+    frames = torch.as_tensor(frames)  # [N,H,W,3] in [0,1]
+    if frames.ndim != 4 or frames.shape[0] == 0:
+        frames_to_tensor(frames)  # raises the shape or emptiness error
+    return frames.shape[0], (frames[start : start + chunk_size] for start in range(0, frames.shape[0], chunk_size))
 
 
 @torch.inference_mode()

@@ -135,6 +135,27 @@ def output_dir() -> Path:
     return Path(os.environ.get("DAV_OUTPUT_DIR", "output"))
 
 
+def temp_dir() -> Path:
+    fp = folder_paths()
+    if fp is not None and hasattr(fp, "get_temp_directory"):
+        return Path(fp.get_temp_directory())
+    return Path(os.environ.get("DAV_TEMP_DIR", "temp"))
+
+
+def ui_video(path: Path) -> dict:
+    """The ``ui`` entry that shows a video file on the node (as ComfyUI's own Save Video does).
+
+    ``path`` lies in the output or the temp folder; the frontend fetches it through ``/view``.
+    """
+    path = Path(path).resolve()
+    for kind, root in (("output", output_dir()), ("temp", temp_dir())):
+        root = root.resolve()
+        if root in path.parents:
+            subfolder = path.parent.relative_to(root).as_posix()
+            return {"images": [{"filename": path.name, "subfolder": subfolder, "type": kind}], "animated": (True,)}
+    raise ValueError(f"{path} is neither in ComfyUI's output folder nor in its temp folder")
+
+
 SAMPLE_NAME = "sample.mp4"
 SAMPLE_CLIP = Path(__file__).resolve().parents[1] / "assets" / SAMPLE_NAME  # shipped with the pack
 

@@ -9,6 +9,7 @@ from dav_core.choices import DEPTH_KINDS, SHOT_RANGES, SINGLE_PASS_FRAMES
 
 from . import _comfy
 from ._comfy import CATEGORY
+from .comfy_video import VIDEO, video_source
 from .widgets import CHUNK, ENSEMBLE, MODEL_INPUT, MODEL_RESOLUTION, OVERLAP, SEED, STEPS, WINDOW, choice, tip
 
 
@@ -18,10 +19,13 @@ class VideoToLatent:
         return {
             "required": {
                 "dav_model": MODEL_INPUT,
-                "images": ("IMAGE", {"tooltip": "The clip as an image batch (one image per frame, all the same size)"}),
                 "max_resolution": MODEL_RESOLUTION,
                 "chunk_size": CHUNK,
-            }
+            },
+            "optional": {
+                "images": ("IMAGE", {"tooltip": "The clip as an image batch (one image per frame, all the same size); or connect video"}),
+                "video": (VIDEO, {"tooltip": "The clip as a VIDEO (core Load Video): a file is read chunk by chunk, never held whole; or connect images"}),
+            },
         }
 
     RETURN_TYPES = ("DAV_LATENTS",)
@@ -29,20 +33,26 @@ class VideoToLatent:
     OUTPUT_TOOLTIPS = ("Video latents (encoded once, kept on the CPU) with the frame size and padding",)
     FUNCTION = "encode"
     CATEGORY = CATEGORY
-    DESCRIPTION = "Encodes every frame once with the model's VAE, in chunks."
+    DESCRIPTION = "Encodes every frame of an image batch or a VIDEO once with the model's VAE, in chunks."
 
-    def encode(self, dav_model, images, max_resolution=0, chunk_size=16):
+    def encode(self, dav_model, images=None, max_resolution=0, chunk_size=16, video=None):
         from dav_core.stages import encode_video
 
-        if images is None or images.ndim != 4 or images.shape[0] == 0:
-            shape = None if images is None else list(images.shape)
-            raise ValueError(f"VideoToLatent needs a non-empty image batch [frames,H,W,3], got {shape}")
-        if images.shape[-1] != 3:
-            raise ValueError(
-                f"images have {images.shape[-1]} channels; depth needs RGB (drop the alpha channel first)"
-            )
+        if video is not None and images is None:
+            frames = video_source(video)
+        elif images is not None and video is None:
+            if images.ndim != 4 or images.shape[0] == 0:
+                raise ValueError(f"VideoToLatent needs a non-empty image batch [frames,H,W,3], got {list(images.shape)}")
+            if images.shape[-1] != 3:
+                raise ValueError(
+                    f"images have {images.shape[-1]} channels; depth needs RGB (drop the alpha channel first)"
+                )
+            frames = images
+        else:
+            given = "both" if video is not None else "neither"
+            raise ValueError(f"VideoToLatent needs either images (IMAGE batch) or video (VIDEO), got {given}")
         with dav_model.use() as model:
-            return (encode_video(model, images, max_resolution, chunk_size, _comfy.hooks()),)
+            return (encode_video(model, frames, max_resolution, chunk_size, _comfy.hooks()),)
 
 
 class FlowMatchDepthSampler:

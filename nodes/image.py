@@ -9,6 +9,7 @@ from dav_core.choices import COLOR_RANGES, COLORMAPS, DEPTH_KINDS
 
 from . import _comfy
 from ._comfy import CATEGORY
+from .comfy_video import VIDEO, video_images
 from .widgets import check_mask, choice
 
 
@@ -102,7 +103,6 @@ class DAV_Relight:
         angle = {"min": -360.0, "max": 360.0, "step": 1.0}
         return {
             "required": {
-                "images": ("IMAGE", {"tooltip": "The plate to relight"}),
                 "normals": ("IMAGE", {"tooltip": "Normals from Depth To Normals (same frames and size)"}),
                 "azimuth": ("FLOAT", {"default": 45.0, **angle, "tooltip": "Light direction around the view axis in degrees: 0 = from the camera, 90 = from the right, -90 = from the left"}),
                 "elevation": ("FLOAT", {"default": 30.0, "min": -90.0, "max": 90.0, "step": 1.0, "tooltip": "Light height in degrees: 90 = from above, -90 = from below"}),
@@ -113,6 +113,8 @@ class DAV_Relight:
                 "mix": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 1.0, "step": 0.01, "tooltip": "Blend between the plate (0) and the relit result (1)"}),
             },
             "optional": {
+                "images": ("IMAGE", {"tooltip": "The plate to relight (or connect video)"}),
+                "video": (VIDEO, {"tooltip": "The plate as a VIDEO (or connect images)"}),
                 "mask": ("MASK", {"tooltip": "Optional matte: relight only where it is white"}),
             },
         }
@@ -124,8 +126,13 @@ class DAV_Relight:
     CATEGORY = CATEGORY
     DESCRIPTION = "Lambert relighting of a plate from depth normals: a directional light (optionally sweeping over the shot) plus ambient, composited over the plate."
 
-    def relight(self, images, normals, azimuth=45.0, elevation=30.0, light_color="#ffe2b8", intensity=1.0,
-                ambient=0.6, azimuth_end=45.0, mix=1.0, mask=None):
+    def relight(self, images=None, normals=None, azimuth=45.0, elevation=30.0, light_color="#ffe2b8", intensity=1.0,
+                ambient=0.6, azimuth_end=45.0, mix=1.0, mask=None, video=None):
+        if (video is None) == (images is None):
+            given = "both" if video is not None else "neither"
+            raise ValueError(f"Relight needs either images (IMAGE batch) or video (VIDEO) as the plate, got {given}")
+        if video is not None:
+            images = video_images(video)
         if images.ndim != 4 or images.shape[0] == 0:
             raise ValueError(f"images must be a non-empty IMAGE batch, got shape {list(images.shape)}")
         if tuple(normals.shape[:3]) != tuple(images.shape[:3]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ from dav_core.choices import COLORMAPS, DATA_FORMATS, DEPTH_KINDS, OUTPUT_FORMAT
 
 from . import _comfy
 from ._comfy import CATEGORY
+from .comfy_video import VIDEO, clip_source, has_video_type, video_from_file
 from .widgets import (
     CHUNK,
     ENSEMBLE,
@@ -155,8 +157,8 @@ class DAV_SaveDepth:
     def save(self, depth, format="exr", filename_prefix="dav/depth", values="disparity", colormap="Spectral",
              fps=24.0, overwrite=True, source=None):
         from dav_core.choices import check_choice
-        from dav_core.io.writers import DepthEncoding
-        from dav_core.job import DepthOutputs
+        from dav_core.io.writers import PREVIEW_FILENAME, DepthEncoding
+        from dav_core.job import PREVIEW_FORMAT, DepthOutputs
 
         depth = check_mask(depth)
         numbers = list(range(depth.shape[0]))
@@ -170,13 +172,30 @@ class DAV_SaveDepth:
         folder = _comfy.output_folder(filename_prefix)
         encoding = DepthEncoding(kind=check_choice("values", values, DEPTH_KINDS))
         bar = _comfy.progress_bar(len(numbers))
+        preview = None if format == PREVIEW_FORMAT else _temp_preview(encoding, fps, colormap, numbers)
         with DepthOutputs(folder, [format], numbers, encoding=encoding, fps=fps, colormap=colormap,
-                          overwrite=overwrite, names=("filename_prefix", "resume", "overwrite")) as outputs:
+                          overwrite=overwrite, names=("filename_prefix", "resume", "overwrite")) as outputs, \
+                preview or contextlib.nullcontext():
             for number, frame in zip(numbers, depth.cpu().numpy(), strict=True):
                 _comfy.check_interrupt()
                 outputs.write(number, frame)
+                if preview is not None:
+                    preview.write(number, frame)
                 bar.update(1)
-        return {"ui": {"text": [f"{len(numbers)} {format} frames in {folder}"]}, "result": (str(folder),)}
+        shown = folder / PREVIEW_FILENAME if preview is None else preview.path
+        ui = {"text": [f"{len(numbers)} {format} frames in {folder}"], **_comfy.ui_video(shown)}
+        return {"ui": ui, "result": (str(folder),)}
+
+
+def _temp_preview(encoding, fps: float, colormap: str, numbers: list[int]):
+    """A colour-mapped mp4 in ComfyUI's temp folder, shown on the node when the saved format is not a video."""
+    import uuid
+
+    from dav_core.io.writers import make_writer
+    from dav_core.job import PREVIEW_FORMAT
+
+    folder = _comfy.temp_dir() / "dav_preview" / uuid.uuid4().hex[:12]
+    return make_writer(PREVIEW_FORMAT, folder, encoding, fps=fps, colormap=colormap, expected_frames=numbers)
 
 
 class DAV_VideoDepthToFiles:
@@ -203,12 +222,23 @@ class DAV_VideoDepthToFiles:
                 "filename_prefix": ("STRING", {"default": "dav/shot", "tooltip": "Folder under ComfyUI's output folder"}),
                 "resume": ("BOOLEAN", {"default": True, "tooltip": "Keep frames a cancelled run already wrote and compute only the rest (same settings give identical frames)"}),
                 "chunk_size": CHUNK,
-            }
+            },
+            "optional": {
+                "input_video": (VIDEO, {"tooltip": "A VIDEO (core Load Video) to use instead of the video list; "
+                                        "a file is streamed, never held whole. Frame range and stride apply"}),
+                "images": ("IMAGE", {"tooltip": "An image batch to use instead of the video list (with fps)"}),
+                "fps": ("FLOAT", {"default": 24.0, "min": 1.0, "max": 240.0, "step": 0.001,
+                                  "tooltip": "Frame rate of the images input (the preview and the VIDEO output)"}),
+                "colormap": (list(COLORMAPS), {"default": "Spectral", "tooltip": "Colours of the preview and the "
+                             "VIDEO output; gray gives a control video with near = white"}),
+            },
         }
 
-    RETURN_TYPES = ("STRING", "INT")
-    RETURN_NAMES = ("folder", "frame_count")
-    OUTPUT_TOOLTIPS = ("The folder holding the depth files", "Frames in the folder")
+    RETURN_TYPES = ("STRING", "INT", VIDEO)
+    RETURN_NAMES = ("folder", "frame_count", "depth_video")
+    OUTPUT_TOOLTIPS = ("The folder holding the depth files", "Frames in the folder",
+                       "The preview as a VIDEO (needs preview_mp4 on and a ComfyUI with the VIDEO type), e.g. "
+                       "a control video for Save Video")
     FUNCTION = "run"
     OUTPUT_NODE = True
     CATEGORY = CATEGORY
@@ -233,14 +263,16 @@ class DAV_VideoDepthToFiles:
 
     def run(self, dav_model, video, start_frame=0, end_frame=0, stride=1, max_resolution=0, steps=3, seed=0,
             ensemble=1, window=8, overlap=0, max_keyframes_per_pass=SINGLE_PASS_FRAMES, format="png16",
-            preview_mp4=True, filename_prefix="dav/shot", resume=True, chunk_size=16):
+            preview_mp4=True, filename_prefix="dav/shot", resume=True, chunk_size=16, input_video=None,
+            images=None, fps=24.0, colormap="Spectral"):
         from dav_core.choices import check_choice
+        from dav_core.io.writers import PREVIEW_FILENAME
         from dav_core.job import PREVIEW_FORMAT, write_depth
         from dav_core.longvideo.settings import LongVideoSettings
         from dav_core.longvideo.sources import FileSource
 
-        path = _comfy.resolve_input_video(video)
         formats = [check_choice("format", format, DATA_FORMATS)] + ([PREVIEW_FORMAT] if preview_mp4 else [])
+        check_choice("colormap", colormap, COLORMAPS)
         try:
             settings = LongVideoSettings(
                 steps=steps, seed=seed, ensemble=ensemble, max_resolution=max_resolution,
@@ -250,15 +282,28 @@ class DAV_VideoDepthToFiles:
             settings.plan(1)
         except ValueError as error:
             raise ValueError(f"DAV Video Depth To Files settings: {error}") from None
-        source = FileSource(path, start_frame, frame_stop(start_frame, end_frame), stride)
+        stop = frame_stop(start_frame, end_frame)
+        if input_video is not None or images is not None:
+            source = clip_source(input_video, images, fps, start_frame, stop, stride, "DAV Video Depth To Files")
+            what = "input_video" if input_video is not None else "images"
+        else:
+            source = FileSource(_comfy.resolve_input_video(video), start_frame, stop, stride)
+            what = video
         if not source.num_frames:
-            raise ValueError(f"{video} has no frames in the selected range (start_frame {start_frame})")
+            raise ValueError(f"{what} has no frames in the selected range (start_frame {start_frame})")
         folder = _comfy.output_folder(filename_prefix)
         with dav_model.use() as model:
-            result = write_depth(model, source, settings, folder, formats, resume=resume, overwrite=not resume,
-                                 hooks=_comfy.hooks(), names=("filename_prefix", "resume", "resume off"))
+            result = write_depth(model, source, settings, folder, formats, colormap=colormap, resume=resume,
+                                 overwrite=not resume, hooks=_comfy.hooks(),
+                                 names=("filename_prefix", "resume", "resume off"))
         count = result.num_frames
-        return {"ui": {"text": [f"{count} {format} frames in {folder}"]}, "result": (str(folder), count)}
+        ui = {"text": [f"{count} {format} frames in {folder}"]}
+        depth_video = None
+        if preview_mp4:
+            preview = folder / PREVIEW_FILENAME
+            ui.update(_comfy.ui_video(preview))
+            depth_video = video_from_file(preview) if has_video_type() else None
+        return {"ui": ui, "result": (str(folder), count, depth_video)}
 
 
 NODE_CLASS_MAPPINGS = {

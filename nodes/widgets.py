@@ -48,7 +48,11 @@ def frame_stop(start_frame: int, end_frame: int) -> int | None:
 
 def video_combo():
     videos = _comfy.list_input_videos()
-    return (videos or ["sample.mp4"], {"tooltip": "A video in ComfyUI's input folder (mp4, mov, mkv, webm, avi)"})
+    return (videos or ["sample.mp4"], {
+        "video_upload": True,  # ComfyUI's upload button: the file goes to the input folder and is selected
+        "tooltip": "A video in ComfyUI's input folder or its sub-folders (mp4, mov, mkv, webm, avi); upload one "
+        "with the button",
+    })
 
 
 def file_hash(path) -> str:

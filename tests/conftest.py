@@ -118,6 +118,7 @@ def comfy(monkeypatch, tmp_path):
     fp.get_folder_paths = lambda name: list(fp.folder_names_and_paths[name][0])
     fp.get_input_directory = lambda: str(tmp_path / "input")
     fp.get_output_directory = lambda: str(tmp_path / "output")
+    fp.get_temp_directory = lambda: str(tmp_path / "temp")
     for name, module in {
         "comfy": comfy_pkg,
         "comfy.utils": utils,
@@ -132,6 +133,7 @@ def comfy(monkeypatch, tmp_path):
         tmp_path / "input",
         tmp_path / "output",
     )
+    state.temp = tmp_path / "temp"
     return state
 
 

@@ -261,7 +261,8 @@ def test_video_depth_to_files(comfy, handle):
     _write_video(comfy.input / "shot.mp4", count=3, height=64, width=64)
     out = DAV_VideoDepthToFiles().run(handle, "shot.mp4", 0, 0, 1, 64, 1, 0, 1, 8, 0, 32, "png16", True,
                                       "dav/shot", True, 16)
-    folder, count = out["result"]
+    folder, count, depth_video = out["result"]
+    assert depth_video is None  # no VIDEO type outside ComfyUI
     assert count == 3
     folder = Path(folder)
     assert len(list(folder.glob("depth_*.png"))) == 3 and (folder / "depth_preview.mp4").is_file()

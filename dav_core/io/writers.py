@@ -518,6 +518,9 @@ class NpyWriter(_SingleFileWriter):
         return {**super()._extra_manifest(), "dtype": self.dtype.name}
 
 
+PREVIEW_FILENAME = "depth_preview.mp4"
+
+
 class PreviewMp4Writer(_SingleFileWriter):
     """Colormapped H.264 (yuv420p) preview; odd sizes are edge-padded to even."""
 
@@ -532,7 +535,7 @@ class PreviewMp4Writer(_SingleFileWriter):
         colormap: str = "Spectral",
         crf: int = 18,
         expected_frames: int | Iterable[int] | None = None,
-        filename: str = "depth_preview.mp4",
+        filename: str = PREVIEW_FILENAME,
         overwrite: bool = False,
         name: str | None = None,
     ) -> None:

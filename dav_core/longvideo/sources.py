@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -34,9 +34,10 @@ class FrameSource:
 
 
 class ArraySource(FrameSource):
-    """Frames held in memory: an array or tensor [N,H,W,3]."""
+    """Frames held in memory: an array or tensor [N,H,W,3]; ``frame_numbers`` name them in outputs
+    (default 0..N-1)."""
 
-    def __init__(self, frames, fps: float | None = None) -> None:
+    def __init__(self, frames, fps: float | None = None, frame_numbers: Sequence[int] | None = None) -> None:
         frames = frames.cpu().numpy() if isinstance(frames, torch.Tensor) else np.asarray(frames)
         if frames.ndim != 4 or frames.shape[-1] != 3:
             raise ValueError(f"frames must be [N,H,W,3] RGB, got shape {list(frames.shape)}")
@@ -44,6 +45,9 @@ class ArraySource(FrameSource):
         self.num_frames = frames.shape[0]
         self.frame_size = tuple(frames.shape[1:3])
         self.fps = fps
+        self.frame_numbers = list(range(self.num_frames) if frame_numbers is None else frame_numbers)
+        if len(self.frame_numbers) != self.num_frames:
+            raise ValueError(f"frame_numbers has {len(self.frame_numbers)} entries for {self.num_frames} frames")
 
     def frames(self, wanted: Collection[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
         indices = range(self.num_frames) if wanted is None else sorted(wanted)

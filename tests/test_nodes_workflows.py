@@ -14,9 +14,16 @@ FRONTEND_ONLY = {"Note", "MarkdownNote", "Reroute", "PrimitiveNode"}
 CORE = {
     "PreviewImage": {"required": {"images": ("IMAGE",)}},
     "SaveImage": {"required": {"images": ("IMAGE",), "filename_prefix": ("STRING", {"default": "ComfyUI"})}},
+    # ComfyUI >= 0.3.30, comfy_extras/nodes_video.py (as its /object_info describes them)
+    "LoadVideo": {"required": {"file": (["sample.mp4"], {"video_upload": True})}},
+    "SaveVideo": {"required": {"video": ("VIDEO",), "filename_prefix": ("STRING", {"default": "video/ComfyUI"}),
+                               "format": (["auto", "mp4"], {"default": "auto"}),
+                               "codec": (["auto", "h264"], {"default": "auto"})}},
 }
-CORE_OUTPUTS = {"PreviewImage": (), "SaveImage": ()}
-DYNAMIC_COMBOS = {("LoadDAVModel", "checkpoint"), ("DAV_LoadVideo", "video"), ("DAV_VideoDepthToFiles", "video")}
+CORE_OUTPUTS = {"PreviewImage": (), "SaveImage": (), "LoadVideo": ("VIDEO",), "SaveVideo": ()}
+DYNAMIC_COMBOS = {("LoadDAVModel", "checkpoint"), ("DAV_LoadVideo", "video"), ("DAV_VideoDepthToFiles", "video"),
+                  ("LoadVideo", "file")}
+UPLOAD_OPTIONS = ("image_upload", "video_upload")  # the frontend adds an upload button widget after the combo
 
 
 def definition(node_type):
@@ -33,11 +40,13 @@ def ordered_inputs(spec):
 
 
 def is_widget(kind) -> bool:
-    return isinstance(kind, list) or kind in ("INT", "FLOAT", "STRING", "BOOLEAN")
+    return isinstance(kind, list) or kind in ("INT", "FLOAT", "STRING", "BOOLEAN", "COMBO")
 
 
 def check_value(node_type, name, kind, options, value):
     where = f"{node_type}.{name}"
+    if kind == "COMBO":  # how newer ComfyUI's /object_info describes a combo: the list in its options
+        kind = options.get("options", [])
     if isinstance(kind, list):
         if (node_type, name) in DYNAMIC_COMBOS:
             assert isinstance(value, str) and value, where
@@ -78,6 +87,8 @@ def ui_to_api(ui: dict, definition=definition) -> dict:
                 inputs[name] = value
                 if kind == "INT" and (name in ("seed", "noise_seed") or options.get("control_after_generate")):
                     assert values.pop(0) in ("fixed", "increment", "decrement", "randomize")
+                if any(options.get(key) for key in UPLOAD_OPTIONS):
+                    assert values.pop(0) == "image", f"{node['type']}.{name}: the upload widget's value"
             elif name in sockets and sockets[name]["link"] is not None:
                 link = links[sockets[name]["link"]]
                 _, origin, origin_slot, target, target_slot, link_type = link
@@ -128,7 +139,8 @@ def test_ui_workflow_layout_groups_and_defaults(path):
     api = json.loads((path.parent / "api" / path.name).read_text())
     loaders = [n for n in api.values() if n["class_type"] == "LoadDAVModel"]
     assert [n["inputs"]["checkpoint"] for n in loaders] == ["dav_tiny.safetensors (bundled)"]
-    videos = [n["inputs"]["video"] for n in api.values() if "video" in n["inputs"]]
+    videos = [n["inputs"][key] for n in api.values() for key in ("video", "file")
+              if isinstance(n["inputs"].get(key), str)]  # video lists (a linked VIDEO is a [node, slot] pair)
     assert videos and set(videos) == {"sample.mp4"}
 
 

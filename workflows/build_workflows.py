@@ -20,7 +20,15 @@ sys.path.append(str(HERE.parent))
 CORE_NODES = {
     "PreviewImage": {"inputs": [("images", "IMAGE")], "outputs": []},
     "SaveImage": {"inputs": [("images", "IMAGE"), ("filename_prefix", "STRING")], "outputs": []},
+    # ComfyUI >= 0.3.30 (comfy_extras/nodes_video.py): the native VIDEO type
+    "LoadVideo": {"inputs": [("file", ["sample.mp4"])], "outputs": [("VIDEO", "VIDEO")], "uploads": {"file"}},
+    "SaveVideo": {"inputs": [("video", "VIDEO"), ("filename_prefix", "STRING"), ("format", ["auto", "mp4"]),
+                             ("codec", ["auto", "h264"])], "outputs": []},
 }
+# A combo with an upload button (image_upload / video_upload) gets a button widget after it, whose value the
+# frontend saves in widgets_values (but not in the API format).
+UPLOAD_OPTIONS = ("image_upload", "video_upload")
+UPLOAD_VALUE = "image"
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN"}
 SEED_NAMES = {"seed", "noise_seed"}
 GROUP_COLOURS = ["#3f789e", "#b58b2a", "#8A8", "#a1309b", "#88A"]
@@ -37,7 +45,7 @@ STACK_GAP = TITLE_H + BADGE_H + 8  # node bottom to the pos.y of the node stacke
 # "Modern Node Design (Nodes 2.0)" draws nodes as DOM elements, taller (28 per widget row,
 # control_after_generate inline, STRING fields 8 more) with the badge inside: the layout leaves room for both.
 # Image output nodes grow to show the images after a run; room for a 4:3 preview at 320 wide.
-IMAGE_NODE_HEIGHT = {"PreviewImage": 300, "SaveImage": 330}
+IMAGE_NODE_HEIGHT = {"PreviewImage": 300, "SaveImage": 330, "LoadVideo": 330, "SaveVideo": 360}
 # Initial view: fit the graph into a 1920x1080 window beside the sidebar and below the menus.
 VIEW_LEFT, VIEW_TOP, VIEW_WIDTH, VIEW_HEIGHT = 70, 100, 1780, 880
 
@@ -50,8 +58,13 @@ def node_spec(node_type: str) -> dict:
 
     cls = NODE_CLASS_MAPPINGS[node_type]
     spec = cls.INPUT_TYPES()
-    inputs = [(n, s[0]) for section in ("required", "optional") for n, s in spec.get(section, {}).items()]
-    return {"inputs": inputs, "outputs": list(zip(cls.RETURN_NAMES, cls.RETURN_TYPES, strict=True))}
+    declared = [(n, s) for section in ("required", "optional") for n, s in spec.get(section, {}).items()]
+    uploads = {n for n, s in declared if len(s) > 1 and any(s[1].get(key) for key in UPLOAD_OPTIONS)}
+    return {
+        "inputs": [(n, s[0]) for n, s in declared],
+        "outputs": list(zip(cls.RETURN_NAMES, cls.RETURN_TYPES, strict=True)),
+        "uploads": uploads,
+    }
 
 
 def is_widget(kind) -> bool:
@@ -60,7 +73,8 @@ def is_widget(kind) -> bool:
 
 def widget_count(spec: dict) -> int:
     """Widgets the frontend shows: one per widget input, plus control_after_generate after a seed."""
-    return sum(1 + (name in SEED_NAMES and kind == "INT") for name, kind in spec["inputs"] if is_widget(kind))
+    return sum(1 + (name in SEED_NAMES and kind == "INT") + (name in spec.get("uploads", ()))
+               for name, kind in spec["inputs"] if is_widget(kind))
 
 
 def socket_rows(spec: dict) -> int:
@@ -85,7 +99,8 @@ def nodes2_height(node_type: str) -> int:
     spec = node_spec(node_type)
     rows = socket_rows(spec)
     widgets = [kind for _, kind in spec["inputs"] if is_widget(kind)]
-    return 38 + 20 * rows + 28 * len(widgets) + 8 * widgets.count("STRING")
+    uploads = len(spec.get("uploads", ()))
+    return 38 + 20 * rows + 28 * (len(widgets) + uploads) + 8 * widgets.count("STRING")
 
 
 class Graph:
@@ -209,6 +224,8 @@ class Graph:
                 widgets.append(node["widgets"][name])
                 if name in SEED_NAMES and kind == "INT":
                     widgets.append("fixed")  # the frontend's control_after_generate widget
+                if name in spec.get("uploads", ()):
+                    widgets.append(UPLOAD_VALUE)  # the upload button's widget
             unknown = set(node["widgets"]) - {n for n, k in spec["inputs"] if is_widget(k)}
             if unknown:
                 raise KeyError(f"{node['type']} #{node['id']}: unknown widgets {sorted(unknown)}")
@@ -307,7 +324,8 @@ def long_video_depth() -> Graph:
     g.add(10, "DAV_VideoDepthToFiles", [40, row2],
           {"video": VIDEO, **FRAMES, "max_resolution": 0, "steps": 3, "seed": 0, "ensemble": 1,
            "window": 8, "overlap": 0, "max_keyframes_per_pass": 32, "format": "png16", "preview_mp4": True,
-           "filename_prefix": "dav/long_video_depth/png16", "resume": True, "chunk_size": 16},
+           "filename_prefix": "dav/long_video_depth/png16", "resume": True, "chunk_size": 16, "fps": 24.0,
+           "colormap": "Spectral"},
           {"dav_model": (1, 0)}, width=360)
     g.note(11, [440, row2], (
         "Depth Any Video: long-video depth\n\n"
@@ -365,7 +383,38 @@ def vfx_relighting() -> Graph:
     return g
 
 
-WORKFLOWS = {"long_video_depth": long_video_depth, "vfx_relighting": vfx_relighting}
+def depth_control_video() -> Graph:
+    g = Graph()
+    g.add(1, "LoadDAVModel", [40, ROW1], {"checkpoint": MODEL, "precision": "auto"}, width=340)
+    g.add(2, "LoadVideo", [40, g.below(1)], {"file": VIDEO}, width=340)
+    g.group("1 · Model and clip (core Load Video)", [1, 2])
+    g.add(3, "DAV_VideoDepthToFiles", [480, ROW1],
+          {"video": VIDEO, **FRAMES, "max_resolution": 0, "steps": 3, "seed": 0, "ensemble": 1,
+           "window": 8, "overlap": 0, "max_keyframes_per_pass": 32, "format": "png16", "preview_mp4": True,
+           "filename_prefix": "dav/depth_control_video/png16", "resume": False, "chunk_size": 16, "fps": 24.0,
+           "colormap": "gray"},
+          {"dav_model": (1, 0), "input_video": (2, 0)}, width=360)
+    g.group("2 · Depth, streamed to files", [3])
+    g.add(4, "SaveVideo", [920, ROW1],
+          {"filename_prefix": "dav/depth_control_video/control", "format": "auto", "codec": "auto"},
+          {"video": (3, 2)}, title="Save control video", width=360)
+    g.note(5, [920, g.below(4)], (
+        "Depth Any Video: depth as a control video\n\n"
+        "Load Video (ComfyUI's own, with its upload button) gives a VIDEO; DAV Video Depth To Files streams it "
+        "from its file (the video list on the node is ignored while input_video is connected) and writes "
+        "16-bit depth frames plus a preview. With colormap gray the preview is a control video, near = "
+        "white: its VIDEO output feeds Save Video here, or a video model's control input.\n\n"
+        "Needs a ComfyUI with the VIDEO type (0.3.30 or later)."
+    ), size=(360, 300))
+    g.group("3 · Control video out", [4, 5])
+    return g
+
+
+WORKFLOWS = {
+    "long_video_depth": long_video_depth,
+    "vfx_relighting": vfx_relighting,
+    "depth_control_video": depth_control_video,
+}
 
 
 def main() -> None:

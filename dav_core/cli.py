@@ -23,6 +23,7 @@ COMMAND_MODULES = {
     "eval": "dav_core.commands.evaluate",
     "bench": "dav_core.commands.bench",
     "convert": "dav_core.commands.convert",
+    "download": "dav_core.commands.download",
 }
 
 

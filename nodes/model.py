@@ -11,6 +11,7 @@ from . import _comfy
 from ._comfy import CATEGORY, log
 
 BUNDLED_NAME = "dav_tiny.safetensors (bundled)"
+DOWNLOAD_CHOICE = "download: hhyangcs/depth-any-video"  # dav_core.models.download.DEFAULT_REPO
 
 
 def _bundled_path() -> Path:
@@ -41,7 +42,28 @@ def list_checkpoints() -> list[str]:
             elif path.is_dir() and _is_diffusers_folder(path):
                 found.append(rel.as_posix())
         names += [n for n in found if n not in names]
+    if _comfy.model_dirs() and _published_folder() not in names:
+        names.append(DOWNLOAD_CHOICE)
     return names
+
+
+def _published_folder() -> str:
+    return DOWNLOAD_CHOICE.rsplit("/", 1)[-1]
+
+
+def download_published() -> Path:
+    """The published model: an existing copy in a model folder, else downloaded into the first one
+    (ComfyUI's progress bar on the node; Cancel stops it and the next run resumes)."""
+    from dav_core.models.download import download_model, is_model_folder
+
+    dirs = _comfy.model_dirs()
+    for base in dirs:
+        if is_model_folder(base / _published_folder()):
+            return base / _published_folder()
+    if not dirs:
+        raise FileNotFoundError("no models/depth_any_video folder is registered to download the model into")
+    repo = DOWNLOAD_CHOICE.split(": ", 1)[1]
+    return download_model(dirs[0], repo, hooks=_comfy.hooks(), show_progress=True)
 
 
 def _inside_folder_model(path: Path, base: Path) -> bool:
@@ -146,7 +168,8 @@ class LoadDAVModel:
                     names,
                     {
                         "tooltip": "Depth Any Video checkpoint: a folder (unet/, vae/, unet_interp/, scheduler/) "
-                        "or a .safetensors bundle in models/depth_any_video, or the model bundled with the pack"
+                        "or a .safetensors bundle in models/depth_any_video, or the model bundled with the pack; "
+                        f"'{DOWNLOAD_CHOICE}' downloads the published model into models/depth_any_video first"
                     },
                 ),
                 "precision": (
@@ -169,6 +192,8 @@ class LoadDAVModel:
     @classmethod
     def VALIDATE_INPUTS(cls, checkpoint):
         """Replaces ComfyUI's 'value not in list' with what to do about a missing checkpoint."""
+        if checkpoint == DOWNLOAD_CHOICE:
+            return True  # downloaded when the node runs (a saved workflow keeps working once it is there)
         try:
             resolve_checkpoint(checkpoint)
         except (FileNotFoundError, ValueError) as error:
@@ -179,7 +204,7 @@ class LoadDAVModel:
         from dav_core.models.loading import load_dav, resolve_dtype
 
         check_choice("precision", precision, PRECISIONS)
-        path = resolve_checkpoint(checkpoint)
+        path = download_published() if checkpoint == DOWNLOAD_CHOICE else resolve_checkpoint(checkpoint)
         dtype = resolve_dtype(precision, _comfy.compute_device())
         model = load_dav(path, dtype=dtype, device=_comfy.offload_device())
         return (DAVHandle(model, checkpoint, precision),)

@@ -49,7 +49,7 @@ class DAV_LoadVideo:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "video": video_combo(),
+                "video": video_combo(upload=True),
                 **FRAME_INPUTS,
                 "max_resolution": tip(
                     "INT", 0, "Downscale so the longer side is at most this (0 = full size); keeps the IMAGE "

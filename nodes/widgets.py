@@ -46,13 +46,14 @@ def frame_stop(start_frame: int, end_frame: int) -> int | None:
     return end_frame or None
 
 
-def video_combo():
+def video_combo(upload: bool = False):
+    """The input folder's videos (sub-folders included); ``upload`` adds ComfyUI's upload button (and the
+    frontend's video preview) to the node."""
     videos = _comfy.list_input_videos()
-    return (videos or ["sample.mp4"], {
-        "video_upload": True,  # ComfyUI's upload button: the file goes to the input folder and is selected
-        "tooltip": "A video in ComfyUI's input folder or its sub-folders (mp4, mov, mkv, webm, avi); upload one "
-        "with the button",
-    })
+    options = {"tooltip": "A video in ComfyUI's input folder or its sub-folders (mp4, mov, mkv, webm, avi)"}
+    if upload:  # the file goes to the input folder and is selected
+        options = {"video_upload": True, "tooltip": options["tooltip"] + "; upload one with the button"}
+    return (videos or ["sample.mp4"], options)
 
 
 def file_hash(path) -> str:

@@ -23,7 +23,7 @@ CORE = {
 CORE_OUTPUTS = {"PreviewImage": (), "SaveImage": (), "LoadVideo": ("VIDEO",), "SaveVideo": ()}
 DYNAMIC_COMBOS = {("LoadDAVModel", "checkpoint"), ("DAV_LoadVideo", "video"), ("DAV_VideoDepthToFiles", "video"),
                   ("LoadVideo", "file")}
-UPLOAD_OPTIONS = ("image_upload", "video_upload")  # the frontend adds an upload button widget after the combo
+UPLOAD_OPTIONS = ("image_upload", "video_upload")  # the frontend adds an upload button widget
 
 
 def definition(node_type):
@@ -77,7 +77,7 @@ def ui_to_api(ui: dict, definition=definition) -> dict:
         spec, outputs = definition(node["type"])
         values = list(node.get("widgets_values", []))
         sockets = {slot["name"]: slot for slot in node.get("inputs", [])}
-        inputs = {}
+        inputs, uploads = {}, 0
         for name, declared in ordered_inputs(spec):
             kind, options = declared[0], (declared[1] if len(declared) > 1 else {})
             if is_widget(kind) and name not in sockets:
@@ -87,8 +87,7 @@ def ui_to_api(ui: dict, definition=definition) -> dict:
                 inputs[name] = value
                 if kind == "INT" and (name in ("seed", "noise_seed") or options.get("control_after_generate")):
                     assert values.pop(0) in ("fixed", "increment", "decrement", "randomize")
-                if any(options.get(key) for key in UPLOAD_OPTIONS):
-                    assert values.pop(0) == "image", f"{node['type']}.{name}: the upload widget's value"
+                uploads += any(options.get(key) for key in UPLOAD_OPTIONS)
             elif name in sockets and sockets[name]["link"] is not None:
                 link = links[sockets[name]["link"]]
                 _, origin, origin_slot, target, target_slot, link_type = link
@@ -101,6 +100,9 @@ def ui_to_api(ui: dict, definition=definition) -> dict:
                 inputs[name] = [str(origin), origin_slot]
             else:
                 assert name in spec.get("optional", {}), f"{node['type']} #{node['id']}: required {name} unconnected"
+        # the frontend adds an upload button widget after all others for each upload combo
+        assert values[:uploads] == ["image"] * uploads, f"{node['type']} #{node['id']}: upload widget values"
+        values = values[uploads:]
         assert not values, f"{node['type']} #{node['id']}: {len(values)} widget values left over"
         assert [o["type"] for o in node["outputs"]] == list(outputs)
         prompt[str(node["id"])] = {"inputs": inputs, "class_type": node["type"]}

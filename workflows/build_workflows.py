@@ -21,12 +21,14 @@ CORE_NODES = {
     "PreviewImage": {"inputs": [("images", "IMAGE")], "outputs": []},
     "SaveImage": {"inputs": [("images", "IMAGE"), ("filename_prefix", "STRING")], "outputs": []},
     # ComfyUI >= 0.3.30 (comfy_extras/nodes_video.py): the native VIDEO type
-    "LoadVideo": {"inputs": [("file", ["sample.mp4"])], "outputs": [("VIDEO", "VIDEO")], "uploads": {"file"}},
+    "LoadVideo": {"inputs": [("file", ["sample.mp4"])], "outputs": [("VIDEO", "VIDEO")], "uploads": {"file"},
+                  "display": "Load Video"},
     "SaveVideo": {"inputs": [("video", "VIDEO"), ("filename_prefix", "STRING"), ("format", ["auto", "mp4"]),
                              ("codec", ["auto", "h264"])], "outputs": []},
 }
-# A combo with an upload button (image_upload / video_upload) gets a button widget after it, whose value the
-# frontend saves in widgets_values (but not in the API format).
+# A combo with an upload button (image_upload / video_upload) makes the frontend add a button widget after
+# all the node's widgets (and a preview widget), whose value it saves in widgets_values but not in the API
+# format (checked in frontend 1.58 with tests/frontend/check_frontend.py).
 UPLOAD_OPTIONS = ("image_upload", "video_upload")
 UPLOAD_VALUE = "image"
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN"}
@@ -45,7 +47,9 @@ STACK_GAP = TITLE_H + BADGE_H + 8  # node bottom to the pos.y of the node stacke
 # "Modern Node Design (Nodes 2.0)" draws nodes as DOM elements, taller (28 per widget row,
 # control_after_generate inline, STRING fields 8 more) with the badge inside: the layout leaves room for both.
 # Image output nodes grow to show the images after a run; room for a 4:3 preview at 320 wide.
-IMAGE_NODE_HEIGHT = {"PreviewImage": 300, "SaveImage": 330, "LoadVideo": 330, "SaveVideo": 360}
+IMAGE_NODE_HEIGHT = {"PreviewImage": 300, "SaveImage": 330, "SaveVideo": 360, "LoadVideo": 520, "DAV_LoadVideo": 680}
+# Nodes with the frontend's video preview widget are at least this wide.
+VIDEO_PREVIEW_WIDTH = 560
 # Initial view: fit the graph into a 1920x1080 window beside the sidebar and below the menus.
 VIEW_LEFT, VIEW_TOP, VIEW_WIDTH, VIEW_HEIGHT = 70, 100, 1780, 880
 
@@ -111,6 +115,8 @@ class Graph:
         self.notes: list[dict] = []
 
     def add(self, node_id, node_type, pos, widgets=None, links=None, title=None, width=320):
+        if node_spec(node_type).get("uploads"):
+            width = max(width, VIDEO_PREVIEW_WIDTH)
         self.nodes.append(dict(id=node_id, type=node_type, pos=pos, widgets=widgets or {}, links=links or {},
                                title=title, width=width, height=node_height(node_type),
                                extent=max(node_height(node_type), nodes2_height(node_type))))
@@ -224,8 +230,7 @@ class Graph:
                 widgets.append(node["widgets"][name])
                 if name in SEED_NAMES and kind == "INT":
                     widgets.append("fixed")  # the frontend's control_after_generate widget
-                if name in spec.get("uploads", ()):
-                    widgets.append(UPLOAD_VALUE)  # the upload button's widget
+            widgets += [UPLOAD_VALUE] * len(spec.get("uploads", ()))  # the upload buttons, added after the rest
             unknown = set(node["widgets"]) - {n for n, k in spec["inputs"] if is_widget(k)}
             if unknown:
                 raise KeyError(f"{node['type']} #{node['id']}: unknown widgets {sorted(unknown)}")
@@ -282,7 +287,8 @@ class Graph:
                 elif name in node["links"]:
                     src, slot = node["links"][name]
                     inputs[name] = [str(src), slot]
-            title = node["title"] or NODE_DISPLAY_NAME_MAPPINGS.get(node["type"], node["type"])
+            title = node["title"] or NODE_DISPLAY_NAME_MAPPINGS.get(node["type"]) or CORE_NODES.get(
+                node["type"], {}).get("display", node["type"])
             prompt[str(node["id"])] = {"inputs": inputs, "class_type": node["type"], "_meta": {"title": title}}
         return prompt
 
@@ -303,20 +309,20 @@ def long_video_depth() -> Graph:
     g.add(1, "LoadDAVModel", [40, ROW1], {"checkpoint": MODEL, "precision": "auto"}, width=340)
     g.add(2, "DAV_LoadVideo", [40, g.below(1)], {"video": VIDEO, **FRAMES, "max_resolution": 0}, width=340)
     g.group("1 · Model and clip", [1, 2])
-    g.add(3, "VideoToLatent", [440, ROW1], {"max_resolution": 0, "chunk_size": 16},
+    g.add(3, "VideoToLatent", [680, ROW1], {"max_resolution": 0, "chunk_size": 16},
           {"dav_model": (1, 0), "images": (2, 0)})
-    g.add(4, "KeyframeDepth", [440, g.below(3)],
+    g.add(4, "KeyframeDepth", [680, g.below(3)],
           {"steps": 3, "seed": 0, "ensemble": 1, "window": 8, "overlap": 0, "max_keyframes_per_pass": 32,
            "pass_overlap": 2}, {"dav_model": (1, 0), "video_latents": (3, 0)})
-    g.add(5, "DepthInterpolateWindow", [800, ROW1], {}, {"dav_model": (1, 0), "keyframes": (4, 0)})
-    g.add(6, "DAV_DecodeDepth", [800, g.below(5)],
+    g.add(5, "DepthInterpolateWindow", [1040, ROW1], {}, {"dav_model": (1, 0), "keyframes": (4, 0)})
+    g.add(6, "DAV_DecodeDepth", [1040, g.below(5)],
           {"output": "disparity", "range": "shot", "near": 1.0, "far": 0.0, "chunk_size": 16,
            "decode_overlap": 2}, {"dav_model": (1, 0), "depth_latents": (5, 0)})
     g.group("2 · Depth: keyframes, then the windows between them", [3, 4, 5, 6])
-    g.add(7, "DepthToColormap", [1220, ROW1],
+    g.add(7, "DepthToColormap", [1460, ROW1],
           {"colormap": "Spectral", "invert": False, "range": "shot"}, {"depth": (6, 0)})
-    g.add(8, "PreviewImage", [1580, ROW1], {}, {"images": (7, 0)}, title="Depth preview")
-    g.add(9, "DAV_SaveDepth", [1220, g.below(7)],
+    g.add(8, "PreviewImage", [1820, ROW1], {}, {"images": (7, 0)}, title="Depth preview")
+    g.add(9, "DAV_SaveDepth", [1460, g.below(7)],
           {"format": "exr", "filename_prefix": "dav/long_video_depth/exr", "values": "disparity",
            "colormap": "Spectral", "fps": 24.0, "overwrite": True}, {"depth": (6, 0), "source": (2, 1)})
     g.group("3 · Review and save (EXR frames numbered like the source)", [7, 8, 9])
@@ -327,7 +333,7 @@ def long_video_depth() -> Graph:
            "filename_prefix": "dav/long_video_depth/png16", "resume": True, "chunk_size": 16, "fps": 24.0,
            "colormap": "Spectral"},
           {"dav_model": (1, 0)}, width=360)
-    g.note(11, [440, row2], (
+    g.note(11, [680, row2], (
         "Depth Any Video: long-video depth\n\n"
         "1. Put your clip in ComfyUI/input and pick it in DAV Load Video (sample.mp4 ships with the pack).\n"
         "2. Queue. Keyframes (every window-1 frames) are denoised together with their true frame positions, "
@@ -347,28 +353,28 @@ def vfx_relighting() -> Graph:
     g.add(2, "DAV_LoadVideo", [40, g.below(1)],
           {"video": VIDEO, "start_frame": 0, "end_frame": 32, "stride": 1, "max_resolution": 0}, width=340)
     g.group("1 · Model and plate", [1, 2])
-    g.add(3, "VideoToLatent", [440, ROW1], {"max_resolution": 0, "chunk_size": 16},
+    g.add(3, "VideoToLatent", [680, ROW1], {"max_resolution": 0, "chunk_size": 16},
           {"dav_model": (1, 0), "images": (2, 0)})
-    g.add(4, "FlowMatchDepthSampler", [440, g.below(3)], {"steps": 3, "seed": 0, "ensemble": 1},
+    g.add(4, "FlowMatchDepthSampler", [680, g.below(3)], {"steps": 3, "seed": 0, "ensemble": 1},
           {"dav_model": (1, 0), "video_latents": (3, 0)})
-    g.add(5, "DAV_DecodeDepth", [440, g.below(4)],
+    g.add(5, "DAV_DecodeDepth", [680, g.below(4)],
           {"output": "disparity", "range": "shot", "near": 1.0, "far": 0.0, "chunk_size": 16,
            "decode_overlap": 2}, {"dav_model": (1, 0), "depth_latents": (4, 0)})
     g.group("2 · Short-clip depth (≤ 32 frames)", [3, 4, 5])
-    g.add(6, "DAV_DepthToNormals", [860, ROW1], {"depth_is": "disparity", "fov_degrees": 60.0, "near": 1.0,
+    g.add(6, "DAV_DepthToNormals", [1100, ROW1], {"depth_is": "disparity", "fov_degrees": 60.0, "near": 1.0,
                                                  "far": 10.0}, {"depth": (5, 0)})
-    g.add(7, "DAV_Relight", [860, g.below(6)],
+    g.add(7, "DAV_Relight", [1100, g.below(6)],
           {"azimuth": -60.0, "elevation": 25.0, "light_color": "#ffd9a0", "intensity": 1.2, "ambient": 0.55,
            "azimuth_end": 60.0, "mix": 1.0}, {"images": (2, 0), "normals": (6, 0)})
-    g.add(8, "PreviewImage", [1220, ROW1], {}, {"images": (6, 0)}, title="Normals preview")
-    g.add(9, "SaveImage", [1220, g.below(8)], {"filename_prefix": "dav/vfx_relighting/relit"},
+    g.add(8, "PreviewImage", [1460, ROW1], {}, {"images": (6, 0)}, title="Normals preview")
+    g.add(9, "SaveImage", [1460, g.below(8)], {"filename_prefix": "dav/vfx_relighting/relit"},
           {"images": (7, 0)}, title="Save relit plate")
     g.group("3 · Normals and relighting", [6, 7, 8, 9])
     row2 = g.next_row()
-    g.add(10, "DepthToColormap", [440, row2], {"colormap": "turbo", "invert": False, "range": "shot"},
+    g.add(10, "DepthToColormap", [680, row2], {"colormap": "turbo", "invert": False, "range": "shot"},
           {"depth": (5, 0)})
-    g.add(11, "PreviewImage", [800, row2], {}, {"images": (10, 0)}, title="Depth preview")
-    g.add(12, "DAV_SaveDepth", [1220, row2],
+    g.add(11, "PreviewImage", [1040, row2], {}, {"images": (10, 0)}, title="Depth preview")
+    g.add(12, "DAV_SaveDepth", [1460, row2],
           {"format": "exr", "filename_prefix": "dav/vfx_relighting/depth_exr", "values": "disparity",
            "colormap": "Spectral", "fps": 24.0, "overwrite": True}, {"depth": (5, 0), "source": (2, 1)})
     g.note(13, [40, row2], (
@@ -388,17 +394,17 @@ def depth_control_video() -> Graph:
     g.add(1, "LoadDAVModel", [40, ROW1], {"checkpoint": MODEL, "precision": "auto"}, width=340)
     g.add(2, "LoadVideo", [40, g.below(1)], {"file": VIDEO}, width=340)
     g.group("1 · Model and clip (core Load Video)", [1, 2])
-    g.add(3, "DAV_VideoDepthToFiles", [480, ROW1],
+    g.add(3, "DAV_VideoDepthToFiles", [720, ROW1],
           {"video": VIDEO, **FRAMES, "max_resolution": 0, "steps": 3, "seed": 0, "ensemble": 1,
            "window": 8, "overlap": 0, "max_keyframes_per_pass": 32, "format": "png16", "preview_mp4": True,
            "filename_prefix": "dav/depth_control_video/png16", "resume": False, "chunk_size": 16, "fps": 24.0,
            "colormap": "gray"},
           {"dav_model": (1, 0), "input_video": (2, 0)}, width=360)
     g.group("2 · Depth, streamed to files", [3])
-    g.add(4, "SaveVideo", [920, ROW1],
+    g.add(4, "SaveVideo", [1160, ROW1],
           {"filename_prefix": "dav/depth_control_video/control", "format": "auto", "codec": "auto"},
           {"video": (3, 2)}, title="Save control video", width=360)
-    g.note(5, [920, g.below(4)], (
+    g.note(5, [1160, g.below(4)], (
         "Depth Any Video: depth as a control video\n\n"
         "Load Video (ComfyUI's own, with its upload button) gives a VIDEO; DAV Video Depth To Files streams it "
         "from its file (the video list on the node is ignored while input_video is connected) and writes "

@@ -152,6 +152,11 @@ def widget_checks(state, ui, api):
     return problems, per_node
 
 
+# Display-only widgets the frontend adds (the video preview of an upload combo): graphToPrompt sends them
+# as "" and ComfyUI ignores them; the committed API files leave them out.
+DISPLAY_WIDGETS = {"video-preview"}
+
+
 def compare_prompt(output, api):
     diffs = []
     for nid in sorted(set(output) | set(api), key=lambda s: int(s) if s.isdigit() else s):
@@ -162,7 +167,7 @@ def compare_prompt(output, api):
         if a["class_type"] != b["class_type"]:
             diffs.append({"node": nid, "field": "class_type", "committed": a["class_type"],
                           "graphToPrompt": b["class_type"]})
-        for key in sorted(set(a["inputs"]) | set(b["inputs"])):
+        for key in sorted((set(a["inputs"]) | set(b["inputs"])) - DISPLAY_WIDGETS):
             va, vb = a["inputs"].get(key, "<absent>"), b["inputs"].get(key, "<absent>")
             if va != vb:
                 diffs.append({"node": nid, "input": key, "committed": va, "graphToPrompt": vb})

@@ -48,6 +48,8 @@ STACK_GAP = TITLE_H + BADGE_H + 8  # node bottom to the pos.y of the node stacke
 # control_after_generate inline, STRING fields 8 more) with the badge inside: the layout leaves room for both.
 # Image output nodes grow to show the images after a run; room for a 4:3 preview at 320 wide.
 IMAGE_NODE_HEIGHT = {"PreviewImage": 300, "SaveImage": 330, "SaveVideo": 360, "LoadVideo": 520, "DAV_LoadVideo": 680}
+# Nodes that show their depth preview video after a run grow by about this much (a 16:9 clip at 360 wide).
+RESULT_PREVIEW_HEIGHT = {"DAV_SaveDepth": 280, "DAV_VideoDepthToFiles": 280}
 # Nodes with the frontend's video preview widget are at least this wide.
 VIDEO_PREVIEW_WIDTH = 560
 # Initial view: fit the graph into a 1920x1080 window beside the sidebar and below the menus.
@@ -93,7 +95,7 @@ def node_height(node_type: str) -> int:
     spec = node_spec(node_type)
     rows = socket_rows(spec)
     widgets = widget_count(spec)
-    return 20 * rows + 24 * widgets + (14 if widgets else 6) + 10
+    return 20 * rows + 24 * widgets + (14 if widgets else 6) + 10 + RESULT_PREVIEW_HEIGHT.get(node_type, 0)
 
 
 def nodes2_height(node_type: str) -> int:
@@ -104,7 +106,8 @@ def nodes2_height(node_type: str) -> int:
     rows = socket_rows(spec)
     widgets = [kind for _, kind in spec["inputs"] if is_widget(kind)]
     uploads = len(spec.get("uploads", ()))
-    return 38 + 20 * rows + 28 * (len(widgets) + uploads) + 8 * widgets.count("STRING")
+    return (38 + 20 * rows + 28 * (len(widgets) + uploads) + 8 * widgets.count("STRING")
+            + RESULT_PREVIEW_HEIGHT.get(node_type, 0))
 
 
 class Graph:

@@ -187,6 +187,7 @@ def main():
     ap.add_argument("--height", type=int, default=1080)
     ap.add_argument("--preview-image", default="dav_preview_test.png",
                     help="an image in ComfyUI's input folder, shown in the simulated run")
+    ap.add_argument("--run-timeout", type=float, default=300, help="with --queue: seconds to wait for the run")
     ap.add_argument("--queue", action="store_true",
                     help="also press Run after loading (only where no checkpoint is installed: it would execute)")
     ap.add_argument("--setting", action="append", default=[], metavar="ID=JSON",
@@ -313,6 +314,15 @@ def main():
                 time.sleep(4)
                 queued = {"returned": queued, "dialogs": page.evaluate(DIALOG_JS), "toasts": page.evaluate(TOASTS_JS)}
                 page.screenshot(path=str(out / f"{name}_after_run_click.png"))
+                # then wait for the queue to drain: what the nodes show after the run (previews on the node)
+                deadline = time.monotonic() + args.run_timeout
+                while time.monotonic() < deadline and page.evaluate("""async () => {
+                        const q = await (await fetch('/queue')).json();
+                        return q.queue_running.length + q.queue_pending.length; }"""):
+                    time.sleep(1)
+                time.sleep(3)
+                page.evaluate("() => (window.app ?? window.comfyAPI?.app?.app).canvas.setDirty(true, true)")
+                page.screenshot(path=str(out / f"{name}_after_run_done.png"))
             widget_problems, per_node = widget_checks(state, ui, api)
             report = {
                 "workflow": str(wf),

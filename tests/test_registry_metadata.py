@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .memory.retry import retry_same_size
 from .models.loading import DAVModel
 from .models.vae import decode_latents, images_to_disparity
 from .resize import FrameGeometry
@@ -110,7 +111,12 @@ class ChunkedDecoder:
                     self._remaining[f] -= 1
                 continue
             stack = torch.stack([latents[f] for f in range(c.start, c.stop)])  # [n,4,h,w]
-            disparity = images_to_disparity(decode_latents(self.model.vae, stack)).cpu()  # [n,ph,pw]
+            images = retry_same_size(  # a smaller chunk would decode differently: only retried as it is
+                f"the VAE decode of {len(stack)} frames",
+                lambda stack=stack: decode_latents(self.model.vae, stack),
+                "lower chunk_size or the memory budget",
+            )
+            disparity = images_to_disparity(images).cpu()  # [n,ph,pw]
             _check_finite(disparity, c.start)
             for offset, weight in enumerate(c.weights):
                 f = c.start + offset

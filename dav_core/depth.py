@@ -9,8 +9,9 @@ import torch
 from .decoding import decode_disparity
 from .denoise import denoise_latents
 from .ensemble import ensemble_disparity
+from .memory.retry import retry_same_size
 from .models.loading import DAVModel
-from .models.vae import encode_batch_size, encode_frames
+from .models.vae import encode_batch_size, encode_fixed_batches
 from .resize import MIN_SINGLE_FRAME_SIZE, MODEL_MULTIPLE, FrameGeometry
 from .sampling import make_noise
 
@@ -93,7 +94,7 @@ def predict_depth_window(model: DAVModel, frames, settings: DepthSettings = Dept
     resolution = model_resolution(settings.max_resolution, model)
     geometry = FrameGeometry.plan(*video.shape[-2:], resolution, min_size=min_size)
     batch = encode_batch_size(settings.chunk_size, video.shape[0])
-    latents = encode_frames(model.vae, geometry.to_model(video), batch, fixed_batch=True)[None]  # [1,T,4,h,w]
+    latents = encode_fixed_batches(model.vae, geometry.to_model(video), batch)[0][None]  # [1,T,4,h,w]
     return predict_from_latents(model, latents, geometry, settings)
 
 
@@ -102,9 +103,13 @@ def sample_latents(
 ):
     """Depth latents [1,T,4,h,w] for video latents [1,T,4,h,w]: noise from ``generator``, ``steps`` Euler
     steps of the depth UNet, every frame denoised jointly (``on_step`` as in ``denoise_latents``)."""
-    noise = make_noise(tuple(latents.shape), generator)
-    return denoise_latents(
-        model.unet, latents, noise, steps=steps, scheduler_config=model.scheduler_config, on_step=on_step
+    noise = make_noise(tuple(latents.shape), generator)  # drawn once: a retry denoises the same noise
+    return retry_same_size(
+        f"the depth pass of {latents.shape[1]} frames",
+        lambda: denoise_latents(
+            model.unet, latents, noise, steps=steps, scheduler_config=model.scheduler_config, on_step=on_step
+        ),
+        "lower max_keyframes_per_pass or the memory budget",
     )
 
 

@@ -16,7 +16,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .choices import COLORMAPS, OUTPUT_FORMATS, SEQUENCE_FORMATS, check_choice
@@ -168,6 +168,22 @@ def _check_same_job(folder: Path, job: dict, names: tuple[str, str, str]) -> Non
         raise ValueError(f"{where} were made with another model ({recorded.get('model')}); {restart}")
 
 
+def _fit_memory(model, source, settings, output, resume, memory, free_bytes, name) -> LongVideoSettings:
+    """``settings`` with the chunk sizes chosen for ``memory``; on resume, the sizes the run began with
+    (when they are within the ones asked for), so that its frames are not a mix of two schedules."""
+    from .memory.budget import parse_memory
+    from .memory.plan import MEMORY_FIELDS, fit_settings
+
+    if parse_memory(memory, name) == "off":
+        return settings
+    recorded = ((read_manifest(output) or {}).get("job") or {}).get("settings") or {} if resume else {}
+    kept = {f: recorded[f] for f in MEMORY_FIELDS if isinstance(recorded.get(f), int)}
+    if len(kept) == len(MEMORY_FIELDS) and all(kept[f] <= getattr(settings, f) for f in MEMORY_FIELDS):
+        logger.info("resuming with the chunk sizes the run started with: %s", kept)
+        return replace(settings, **kept)
+    return fit_settings(model, settings, source.frame_size, memory, free_bytes, name)[0]
+
+
 def write_depth(
     model: DAVModel,
     source: FrameSource,
@@ -181,16 +197,23 @@ def write_depth(
     frame_numbers: Sequence[int] | None = None,
     hooks: Hooks = NO_HOOKS,
     names: tuple[str, str, str] = ("--output", "--resume", "--overwrite"),
+    memory: str = "off",
+    free_bytes: int | None = None,
+    memory_name: str = "--memory",
 ) -> JobResult:
     """Depth of every frame of ``source`` written to ``output`` in ``formats`` (see the module doc).
 
     Files are numbered by ``frame_numbers`` (default: the source's own frame numbers, else 0..N-1).
     On any error or interrupt the frames already written stay and the manifest says incomplete.
-    ``names``: how errors call the output, resume and overwrite options.
+    ``names``: how errors call the output, resume and overwrite options. ``memory`` (``auto``, ``off``
+    or a size such as ``8GB``, called ``memory_name`` in errors) lets ``dav_core.memory.plan`` lower
+    the chunk sizes to fit (``free_bytes``: the free device memory, when the caller knows it); a resumed
+    run keeps the sizes recorded when it started.
     """
     if not source.num_frames:
         raise ValueError("no frames selected: the frame range selects nothing")
     settings.plan(source.num_frames)  # validates the schedule before any file is touched
+    settings = _fit_memory(model, source, settings, output, resume, memory, free_bytes, memory_name)
     numbers = list(frame_numbers or getattr(source, "frame_numbers", range(source.num_frames)))
     if len(numbers) != source.num_frames:
         raise ValueError(f"frame_numbers has {len(numbers)} entries for {source.num_frames} frames")

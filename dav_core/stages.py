@@ -30,7 +30,7 @@ from .longvideo.settings import LongVideoSettings
 from .longvideo.sources import FrameSource
 from .longvideo.windows import interpolate_blocks
 from .models.loading import DAVModel
-from .models.vae import encode_batch_size, encode_frames
+from .models.vae import encode_batch_size, encode_fixed_batches
 from .resize import MIN_SINGLE_FRAME_SIZE, FrameGeometry
 
 
@@ -106,7 +106,8 @@ def encode_video(
         if geometry is None:
             min_size = MIN_SINGLE_FRAME_SIZE if num_frames == 1 else 0
             geometry = FrameGeometry.plan(*video.shape[-2:], model_resolution(max_resolution, model), min_size=min_size)
-        latents.append(encode_frames(model.vae, geometry.to_model(video), batch, fixed_batch=True).cpu())
+        encoded, batch = encode_fixed_batches(model.vae, geometry.to_model(video), batch)  # shrinks on OOM
+        latents.append(encoded)
         progress.advance(1)
     return VideoLatents(torch.cat(latents), geometry, id(model), model_name(model))
 

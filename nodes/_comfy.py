@@ -85,6 +85,23 @@ def compute_device():
     return torch.device("cpu") if mm is None else mm.get_torch_device()
 
 
+def free_memory(device) -> int | None:
+    """Bytes ComfyUI's model management says are free on ``device`` (it counts what it could unload);
+    None outside ComfyUI, where dav_core asks torch."""
+    mm = model_management()
+    if mm is None or not hasattr(mm, "get_free_memory"):
+        return None
+    return int(mm.get_free_memory(device))
+
+
+def fit_memory(model, settings, frames, memory: str):
+    """``settings`` with the chunk sizes dav_core's memory planner picks for ``memory`` and ``frames``
+    (input size (H, W) or a FrameGeometry); ``auto`` uses ComfyUI's free memory."""
+    from dav_core.memory.plan import fit_settings
+
+    return fit_settings(model, settings, frames, memory, free_memory(model.device))[0]
+
+
 def offload_device():
     import torch
 

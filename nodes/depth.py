@@ -10,7 +10,19 @@ from dav_core.choices import DEPTH_KINDS, SHOT_RANGES, SINGLE_PASS_FRAMES
 from . import _comfy
 from ._comfy import CATEGORY
 from .comfy_video import VIDEO, video_source
-from .widgets import CHUNK, ENSEMBLE, MODEL_INPUT, MODEL_RESOLUTION, OVERLAP, SEED, STEPS, WINDOW, choice, tip
+from .widgets import (
+    CHUNK,
+    ENSEMBLE,
+    MEMORY,
+    MODEL_INPUT,
+    MODEL_RESOLUTION,
+    OVERLAP,
+    SEED,
+    STEPS,
+    WINDOW,
+    choice,
+    tip,
+)
 
 
 class VideoToLatent:
@@ -25,6 +37,7 @@ class VideoToLatent:
             "optional": {
                 "images": ("IMAGE", {"tooltip": "The clip as an image batch (one image per frame, all the same size); or connect video"}),
                 "video": (VIDEO, {"tooltip": "The clip as a VIDEO (core Load Video): a file is read chunk by chunk, never held whole; or connect images"}),
+                "memory": MEMORY,
             },
         }
 
@@ -35,7 +48,8 @@ class VideoToLatent:
     CATEGORY = CATEGORY
     DESCRIPTION = "Encodes every frame of an image batch or a VIDEO once with the model's VAE, in chunks."
 
-    def encode(self, dav_model, images=None, max_resolution=0, chunk_size=16, video=None):
+    def encode(self, dav_model, images=None, max_resolution=0, chunk_size=16, video=None, memory="auto"):
+        from dav_core.longvideo.settings import LongVideoSettings
         from dav_core.stages import encode_video
 
         if video is not None and images is None:
@@ -51,7 +65,10 @@ class VideoToLatent:
         else:
             given = "both" if video is not None else "neither"
             raise ValueError(f"VideoToLatent needs either images (IMAGE batch) or video (VIDEO), got {given}")
+        size = frames.frame_size if video is not None else tuple(frames.shape[1:3])
         with dav_model.use() as model:
+            settings = LongVideoSettings(max_resolution=max_resolution, chunk_size=chunk_size)
+            chunk_size = _comfy.fit_memory(model, settings, size, memory).chunk_size
             return (encode_video(model, frames, max_resolution, chunk_size, _comfy.hooks()),)
 
 
@@ -107,7 +124,8 @@ class KeyframeDepth:
                     "INT", 2, "Keyframes of the previous pass that anchor the next one (keeps the depth "
                     "scale consistent); must be below max_keyframes_per_pass", min=0, max=255,
                 ),
-            }
+            },
+            "optional": {"memory": MEMORY},
         }
 
     RETURN_TYPES = ("DAV_KEYFRAMES",)
@@ -118,7 +136,7 @@ class KeyframeDepth:
     DESCRIPTION = "Picks keyframes and denoises them jointly, pass by pass, with their true frame positions (RoPE)."
 
     def solve(self, dav_model, video_latents, steps=3, seed=0, ensemble=1, window=8, overlap=0,
-              max_keyframes_per_pass=SINGLE_PASS_FRAMES, pass_overlap=2):
+              max_keyframes_per_pass=SINGLE_PASS_FRAMES, pass_overlap=2, memory="auto"):
         from dav_core.longvideo.settings import LongVideoSettings
         from dav_core.stages import solve_keyframes
 
@@ -130,7 +148,8 @@ class KeyframeDepth:
             settings.plan(video_latents.num_frames)
         except ValueError as error:
             raise ValueError(f"Keyframe Depth settings: {error}") from None
-        with dav_model.use() as model:
+        with dav_model.use() as model:  # memory lowers the keyframes per pass and the window batch to fit
+            settings = _comfy.fit_memory(model, settings, video_latents.geometry, memory)
             return (solve_keyframes(model, video_latents, settings, _comfy.hooks()),)
 
 
@@ -180,7 +199,8 @@ class DAV_DecodeDepth:
                     "INT", 2, "Frames shared by neighbouring VAE decode chunks (cross-faded); at most "
                     "chunk_size - 1 are used", min=0, max=255,
                 ),
-            }
+            },
+            "optional": {"memory": MEMORY},
         }
 
     RETURN_TYPES = ("MASK", "IMAGE")
@@ -194,10 +214,13 @@ class DAV_DecodeDepth:
     DESCRIPTION = "Decodes depth latents in overlapping chunks to one depth map per input frame, at the input size."
 
     def decode(self, dav_model, depth_latents, output="disparity", range="shot", near=1.0, far=0.0,
-               chunk_size=16, decode_overlap=2):
+               chunk_size=16, decode_overlap=2, memory="auto"):
+        from dav_core.longvideo.settings import LongVideoSettings
         from dav_core.stages import decode_values
 
         with dav_model.use() as model:
+            settings = LongVideoSettings(chunk_size=chunk_size)
+            chunk_size = _comfy.fit_memory(model, settings, depth_latents.geometry, memory).chunk_size
             values = decode_values(
                 model, depth_latents, output, range, near, far, chunk_size, decode_overlap, _comfy.hooks()
             )

@@ -18,6 +18,7 @@ from .widgets import (
     CHUNK,
     ENSEMBLE,
     FRAME_INPUTS,
+    MEMORY,
     MODEL_INPUT,
     OVERLAP,
     SEED,
@@ -231,6 +232,7 @@ class DAV_VideoDepthToFiles:
                                   "tooltip": "Frame rate of the images input (the preview and the VIDEO output)"}),
                 "colormap": (list(COLORMAPS), {"default": "Spectral", "tooltip": "Colours of the preview and the "
                              "VIDEO output; gray gives a control video with near = white"}),
+                "memory": MEMORY,
             },
         }
 
@@ -264,7 +266,7 @@ class DAV_VideoDepthToFiles:
     def run(self, dav_model, video, start_frame=0, end_frame=0, stride=1, max_resolution=0, steps=3, seed=0,
             ensemble=1, window=8, overlap=0, max_keyframes_per_pass=SINGLE_PASS_FRAMES, format="png16",
             preview_mp4=True, filename_prefix="dav/shot", resume=True, chunk_size=16, input_video=None,
-            images=None, fps=24.0, colormap="Spectral"):
+            images=None, fps=24.0, colormap="Spectral", memory="auto"):
         from dav_core.choices import check_choice
         from dav_core.io.writers import PREVIEW_FILENAME
         from dav_core.job import PREVIEW_FORMAT, write_depth
@@ -295,7 +297,8 @@ class DAV_VideoDepthToFiles:
         with dav_model.use() as model:
             result = write_depth(model, source, settings, folder, formats, colormap=colormap, resume=resume,
                                  overwrite=not resume, hooks=_comfy.hooks(),
-                                 names=("filename_prefix", "resume", "resume off"))
+                                 names=("filename_prefix", "resume", "resume off"), memory=memory,
+                                 free_bytes=_comfy.free_memory(model.device), memory_name="memory")
         count = result.num_frames
         ui = {"text": [f"{count} {format} frames in {folder}"]}
         depth_video = None

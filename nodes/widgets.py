@@ -7,6 +7,8 @@ import os
 
 import torch
 
+from dav_core.memory.budget import MEMORY_CHOICES
+
 from . import _comfy
 
 
@@ -25,6 +27,11 @@ STEPS = tip("INT", 3, "Flow-matching Euler steps; 3 is the paper's default, more
 SEED = tip("INT", 0, "Noise seed; the same seed gives the same depth", min=0, max=0xFFFFFFFFFFFFFFFF)
 ENSEMBLE = tip("INT", 1, "Samples combined by an aligned median; more is steadier and proportionally slower", min=1, max=32)
 CHUNK = tip("INT", 16, "Frames per VAE call; lower it if you run out of memory", min=1, max=256)
+MEMORY = choice(
+    MEMORY_CHOICES, "auto", "Memory to fit the run in: auto = what the device has free now; a size = that much "
+    "(weights included); off = the sizes as set. It only ever lowers chunk_size, the window batch and the "
+    "keyframes per pass, to what is estimated to fit",
+)
 MODEL_RESOLUTION = tip(
     "INT", 0, "The longer side the model works at (frames are downscaled, never cropped; depth comes back at "
     "the input size). 0 = the model's own (64 for the bundled model, 960 for Depth Any Video). Lower = faster, "

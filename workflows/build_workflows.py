@@ -312,15 +312,15 @@ def long_video_depth() -> Graph:
     g.add(1, "LoadDAVModel", [40, ROW1], {"checkpoint": MODEL, "precision": "auto"}, width=340)
     g.add(2, "DAV_LoadVideo", [40, g.below(1)], {"video": VIDEO, **FRAMES, "max_resolution": 0}, width=340)
     g.group("1 · Model and clip", [1, 2])
-    g.add(3, "VideoToLatent", [680, ROW1], {"max_resolution": 0, "chunk_size": 16},
+    g.add(3, "VideoToLatent", [680, ROW1], {"max_resolution": 0, "chunk_size": 16, "memory": "auto"},
           {"dav_model": (1, 0), "images": (2, 0)})
     g.add(4, "KeyframeDepth", [680, g.below(3)],
           {"steps": 3, "seed": 0, "ensemble": 1, "window": 8, "overlap": 0, "max_keyframes_per_pass": 32,
-           "pass_overlap": 2}, {"dav_model": (1, 0), "video_latents": (3, 0)})
+           "pass_overlap": 2, "memory": "auto"}, {"dav_model": (1, 0), "video_latents": (3, 0)})
     g.add(5, "DepthInterpolateWindow", [1040, ROW1], {}, {"dav_model": (1, 0), "keyframes": (4, 0)})
     g.add(6, "DAV_DecodeDepth", [1040, g.below(5)],
           {"output": "disparity", "range": "shot", "near": 1.0, "far": 0.0, "chunk_size": 16,
-           "decode_overlap": 2}, {"dav_model": (1, 0), "depth_latents": (5, 0)})
+           "decode_overlap": 2, "memory": "auto"}, {"dav_model": (1, 0), "depth_latents": (5, 0)})
     g.group("2 · Depth: keyframes, then the windows between them", [3, 4, 5, 6])
     g.add(7, "DepthToColormap", [1460, ROW1],
           {"colormap": "Spectral", "invert": False, "range": "shot"}, {"depth": (6, 0)})
@@ -334,7 +334,7 @@ def long_video_depth() -> Graph:
           {"video": VIDEO, **FRAMES, "max_resolution": 0, "steps": 3, "seed": 0, "ensemble": 1,
            "window": 8, "overlap": 0, "max_keyframes_per_pass": 32, "format": "png16", "preview_mp4": True,
            "filename_prefix": "dav/long_video_depth/png16", "resume": True, "chunk_size": 16, "fps": 24.0,
-           "colormap": "Spectral"},
+           "colormap": "Spectral", "memory": "auto"},
           {"dav_model": (1, 0)}, width=360)
     g.note(11, [680, row2], (
         "Depth Any Video: long-video depth\n\n"
@@ -356,13 +356,13 @@ def vfx_relighting() -> Graph:
     g.add(2, "DAV_LoadVideo", [40, g.below(1)],
           {"video": VIDEO, "start_frame": 0, "end_frame": 32, "stride": 1, "max_resolution": 0}, width=340)
     g.group("1 · Model and plate", [1, 2])
-    g.add(3, "VideoToLatent", [680, ROW1], {"max_resolution": 0, "chunk_size": 16},
+    g.add(3, "VideoToLatent", [680, ROW1], {"max_resolution": 0, "chunk_size": 16, "memory": "auto"},
           {"dav_model": (1, 0), "images": (2, 0)})
     g.add(4, "FlowMatchDepthSampler", [680, g.below(3)], {"steps": 3, "seed": 0, "ensemble": 1},
           {"dav_model": (1, 0), "video_latents": (3, 0)})
     g.add(5, "DAV_DecodeDepth", [680, g.below(4)],
           {"output": "disparity", "range": "shot", "near": 1.0, "far": 0.0, "chunk_size": 16,
-           "decode_overlap": 2}, {"dav_model": (1, 0), "depth_latents": (4, 0)})
+           "decode_overlap": 2, "memory": "auto"}, {"dav_model": (1, 0), "depth_latents": (4, 0)})
     g.group("2 · Short-clip depth (≤ 32 frames)", [3, 4, 5])
     g.add(6, "DAV_DepthToNormals", [1100, ROW1], {"depth_is": "disparity", "fov_degrees": 60.0, "near": 1.0,
                                                  "far": 10.0}, {"depth": (5, 0)})
@@ -401,7 +401,7 @@ def depth_control_video() -> Graph:
           {"video": VIDEO, **FRAMES, "max_resolution": 0, "steps": 3, "seed": 0, "ensemble": 1,
            "window": 8, "overlap": 0, "max_keyframes_per_pass": 32, "format": "png16", "preview_mp4": True,
            "filename_prefix": "dav/depth_control_video/png16", "resume": False, "chunk_size": 16, "fps": 24.0,
-           "colormap": "gray"},
+           "colormap": "gray", "memory": "auto"},
           {"dav_model": (1, 0), "input_video": (2, 0)}, width=360)
     g.group("2 · Depth, streamed to files", [3])
     g.add(4, "SaveVideo", [1160, ROW1],

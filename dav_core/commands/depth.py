@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 
 from ..choices import COLORMAPS, OUTPUT_FORMATS
-from .options import add_keyframe_options, add_model_options, add_sampling_options, load_model
+from .options import (
+    add_keyframe_options,
+    add_memory_option,
+    add_model_options,
+    add_sampling_options,
+    load_model,
+)
 
 
 def register(subparsers) -> None:
@@ -35,6 +41,7 @@ def register(subparsers) -> None:
         "--window-batch", type=int, default=8, help="interpolation windows per UNet batch (default 8)"
     )
     p.add_argument("--chunk-size", type=int, default=16, help="frames per VAE call (default 16)")
+    add_memory_option(p)
     p.add_argument("--start", type=int, default=0, help="first source frame (default 0)")
     p.add_argument("--stop", type=int, default=None, help="stop before this source frame")
     p.add_argument("--stride", type=int, default=1, help="take every n-th frame (default 1)")
@@ -93,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
             resume=args.resume,
             overwrite=args.overwrite,
             hooks=Hooks(on_progress=on_progress),
+            memory=args.memory,
         )
     rate = result.computed / result.seconds if result.seconds else 0.0
     print(

@@ -69,6 +69,28 @@ def add_sampling_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def memory_option(text: str) -> str:
+    """argparse type of --memory: the text, once ``parse_memory`` accepts it."""
+    from ..memory.budget import parse_memory
+
+    try:
+        parse_memory(text, "--memory")
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix("--memory ")) from None
+    return text
+
+
+def add_memory_option(p: argparse.ArgumentParser) -> None:
+    """--memory auto|off|<size>."""
+    p.add_argument(
+        "--memory",
+        default="auto",
+        type=memory_option,
+        help="memory to fit: auto (default: what the device has free), off (the sizes as given) or a size "
+        "such as 8GB; lowers --chunk-size, --window-batch and --keyframes-per-pass to fit, never raises them",
+    )
+
+
 def add_keyframe_options(p: argparse.ArgumentParser) -> None:
     """--keyframes-per-pass, --pass-chaining."""
     p.add_argument(

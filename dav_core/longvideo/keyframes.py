@@ -10,6 +10,7 @@ import torch
 from ..denoise import denoise_latents
 from ..depth import DepthSettings
 from ..ensemble import ensemble_disparity, fit_scale_shift
+from ..memory.retry import retry_same_size
 from ..models.loading import DAVModel
 from ..models.vae import encode_normalized_depth, latents_to_disparity
 from ..sampling import flow_match_sigmas, make_noise, stage_generator
@@ -53,14 +54,18 @@ def solve_keyframe_passes(
                 return x
 
         positions = torch.tensor(frames)[None]  # [1,F]
-        out = denoise_latents(
-            model.unet,
-            condition,
-            noise,
-            steps=settings.steps,
-            scheduler_config=model.scheduler_config,
-            position_ids=positions,
-            on_step=on_step,
+        out = retry_same_size(  # a smaller pass would be another method: only retried as it is
+            f"the keyframe pass of {len(frames)} frames",
+            lambda condition=condition, noise=noise, positions=positions, on_step=on_step: denoise_latents(
+                model.unet,
+                condition,
+                noise,
+                steps=settings.steps,
+                scheduler_config=model.scheduler_config,
+                position_ids=positions,
+                on_step=on_step,
+            ),
+            "lower max_keyframes_per_pass or the memory budget",
         )[0].cpu()  # [F,4,h,w]
         if shared and chaining == "align":
             reference = torch.stack([solved[frames[i]] for i in shared])  # [A,4,h,w]

@@ -11,7 +11,7 @@ import torch
 from ..depth import frames_to_tensor
 from ..hooks import NO_HOOKS, Hooks
 from ..models.loading import DAVModel
-from ..models.vae import encode_batch_size, encode_frames
+from ..models.vae import encode_batch_size, encode_fixed_batches
 from ..resize import FrameGeometry
 from .sources import FrameSource
 
@@ -87,7 +87,7 @@ class LatentReader:
         indices, frames = zip(*self._pending, strict=True)
         self._pending = []
         video = torch.stack(frames)  # [n,3,ph,pw]
-        latents = encode_frames(self.model.vae, video, self.batch, fixed_batch=True).cpu()
+        latents, self.batch = encode_fixed_batches(self.model.vae, video, self.batch)  # batch shrinks on OOM
         self.latents.update(zip(indices, latents, strict=True))
         self.hooks.check_cancel()
 

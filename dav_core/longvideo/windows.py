@@ -7,10 +7,19 @@ from collections.abc import Callable, Iterator
 import torch
 
 from ..denoise import denoise_latents
+from ..memory.retry import retry_halving
 from ..models.loading import DAVModel
 from ..sampling import make_noise, stage_generator
 from .plan import InterpWindow, VideoPlan
 from .settings import LongVideoSettings
+
+
+class CallSize:
+    """Windows per UNet call for a run: starts at ``window_batch`` and only shrinks (after running out
+    of memory, see :func:`dav_core.memory.retry.retry_halving`)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
 
 
 def interpolate_windows(
@@ -20,11 +29,13 @@ def interpolate_windows(
     last: torch.Tensor,
     generators: list[torch.Generator],
     steps: int,
+    call_size: CallSize | None = None,
 ) -> torch.Tensor:
-    """Fill B windows of equal length in one batch.
+    """Fill B windows of equal length, in UNet calls of at most ``call_size.size`` windows (default: all B).
 
     rgb latents [B,L,4,h,w]; keyframe depth latents [B,4,h,w] at each window's two ends; one noise
-    generator per window. Returns depth latents [B,L,4,h,w].
+    generator per window. Returns depth latents [B,L,4,h,w]. After an out-of-memory error the calls
+    are retried, then halved; the noise is drawn once, before, so a retry denoises the same noise.
     """
     known = torch.zeros_like(rgb)  # [B,L,4,h,w]
     known[:, 0], known[:, -1] = first, last
@@ -32,10 +43,37 @@ def interpolate_windows(
     mask[:, [0, -1]] = 1.0  # 1 on the known frames, all 4 channels
     condition = torch.cat([rgb, known, mask], dim=2)  # [B,L,12,h,w]
     noise = torch.cat([make_noise((1, *rgb.shape[1:]), g) for g in generators])  # [B,L,4,h,w]
-    out = denoise_latents(
-        model.unet_interp, condition, noise, steps=steps, scheduler_config=model.scheduler_config
+
+    def denoise(per_call: int) -> torch.Tensor:
+        out = []
+        for part in even_split(rgb.shape[0], per_call):
+            out.append(
+                denoise_latents(
+                    model.unet_interp,
+                    condition[part],
+                    noise[part],
+                    steps=steps,
+                    scheduler_config=model.scheduler_config,
+                ).cpu()
+            )
+        return torch.cat(out)
+
+    call_size = CallSize(rgb.shape[0]) if call_size is None else call_size
+    first_try = min(call_size.size, rgb.shape[0])
+    out, used = retry_halving(
+        "the interpolation windows", first_try, denoise, "lower window_batch or the memory budget"
     )
-    return out.cpu()
+    if used < first_try:  # ran out: later calls start from the size that worked
+        call_size.size = used
+    return out
+
+
+def even_split(count: int, most: int) -> list[slice]:
+    """``0..count-1`` in the fewest consecutive slices of at most ``most``, sizes differing by at most
+    one (so no call of 1 is made from a batch of 2 or more while ``most`` >= 2)."""
+    parts = -(-count // max(1, most))
+    bounds = [round(i * count / parts) for i in range(parts + 1)]
+    return [slice(a, b) for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
 def window_groups(windows: tuple[InterpWindow, ...], batch: int) -> list[list[int]]:
@@ -57,6 +95,7 @@ def interpolate_blocks(
     latents. Yields (window indices of the block, {frame: sum of weight x depth latent}) so the caller
     adds the contributions of overlapping windows. Each window draws its own noise stream.
     """
+    call_size = CallSize(settings.window_batch)
     for group in window_groups(plan.windows, settings.window_batch) if groups is None else groups:
         contributions: dict[int, torch.Tensor] = {}
         for same_length in _by_length(group, plan.windows):
@@ -65,7 +104,9 @@ def interpolate_blocks(
             first = torch.stack([key_depth[w.start] for w in batch])  # [B,4,h,w]
             last = torch.stack([key_depth[w.end] for w in batch])
             generators = [stage_generator(settings.seed, 1, i) for i in same_length]
-            out = interpolate_windows(model, rgb, first, last, generators, settings.steps)  # [B,L,4,h,w]
+            out = interpolate_windows(
+                model, rgb, first, last, generators, settings.steps, call_size=call_size
+            )  # [B,L,4,h,w]
             for window, latents in zip(batch, out, strict=True):
                 for f, weight, latent in zip(window.frames, window.weights, latents, strict=True):
                     if weight > 0:

@@ -118,9 +118,12 @@ class UNetSpatioTemporalRopeConditionModel(UNetSpatioTemporalConditionModel):
 
         if encoder_hidden_states is None:
             encoder_hidden_states = sample.new_zeros(batch_size, 1, self.config.cross_attention_dim)
-        timesteps = torch.as_tensor(timestep, device=sample.device)
-        timesteps = timesteps.reshape(-1).expand(batch_size)  # [B]
-        emb = self.time_embedding(self.time_proj(timesteps).to(sample.dtype))  # [B,E]
+        timesteps = torch.as_tensor(timestep, device=sample.device).reshape(-1)  # [1] or [B]
+        if timesteps.numel() not in (1, batch_size):
+            raise ValueError(f"timestep must be a scalar or [B]={batch_size} values, got {timesteps.numel()}")
+        # one timestep for the batch is embedded once: a sample's embedding then does not depend on the
+        # batch size (matmul kernels block by row count), which keeps batched windows batch-invariant
+        emb = self.time_embedding(self.time_proj(timesteps).to(sample.dtype)).expand(batch_size, -1)  # [B,E]
 
         sample = sample.flatten(0, 1)  # [B*F,C_in,h,w]
         emb = emb.repeat_interleave(num_frames, dim=0)  # [B*F,E]

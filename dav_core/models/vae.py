@@ -37,6 +37,22 @@ def encode_frames(
     return (torch.cat(latents) * vae.config.scaling_factor).to(frames.device)  # [N,C,h,w]
 
 
+def encode_fixed_batches(
+    vae: AutoencoderKLTemporalDecoder, frames: torch.Tensor, batch: int
+) -> tuple[torch.Tensor, int]:
+    """:func:`encode_frames` with ``fixed_batch`` -> (latents [N,C,h,w] on the CPU, batch used): after an
+    out-of-memory error the same batch is tried again, then halved (see ``dav_core.memory.retry``); the
+    caller keeps the returned batch for its later calls."""
+    from ..memory.retry import retry_halving
+
+    return retry_halving(
+        "the VAE encode",
+        batch,
+        lambda n: encode_frames(vae, frames, n, fixed_batch=True).cpu(),
+        "lower chunk_size or the memory budget",
+    )
+
+
 def encode_batch_size(chunk_size: int, num_frames: int) -> int:
     """The fixed VAE batch of a clip of ``num_frames``: ``chunk_size``, or the whole clip if shorter."""
     return max(1, min(chunk_size, num_frames))

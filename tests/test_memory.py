@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +22,9 @@ from dav_core.resize import FrameGeometry
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 SIZE = (128, 128)  # padded frame size of the estimate checks
+measures_rss = pytest.mark.skipif(
+    not Path("/proc/self/clear_refs").exists(), reason="measuring a call's peak needs Linux /proc"
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +47,14 @@ def check_estimate(spec: ModelSpec, stage: str, n: int) -> None:
 # --------------------------------------------------------------------------- estimates
 
 
+@measures_rss
 @pytest.mark.parametrize(("stage", "n"), [("encode", 16), ("decode", 16), ("keyframes", 32), ("windows", 8)])
 def test_tiny_estimates_match_measured_cpu_peaks(tiny_model, stage, n):
     check_estimate(ModelSpec.from_model(tiny_model), stage, n)
 
 
 @pytest.mark.slow
+@measures_rss
 @pytest.mark.parametrize(("stage", "n"), [("encode", 2), ("decode", 2), ("keyframes", 2), ("windows", 2)])
 def test_full_size_estimates_match_measured_cpu_peaks(full_size_spec, stage, n):
     """Random full-size weights in fp32 (the UNet alone is 5.7 GB); one call at 128x128."""

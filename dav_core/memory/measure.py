@@ -1,10 +1,12 @@
 """Measured peak memory of one stage call on the CPU: the check on the traced estimates.
 
-Run in a fresh process (``python -m dav_core.memory.measure``): the stage's component is built with real
-weights, the inputs are made, the kernel's resident-set high-water mark is reset (Linux
-``/proc/self/clear_refs``), the call runs, and the rise of the high-water mark over the resident set
-before the call is the call's measured peak. What it sees is everything the process touched: tensors,
-allocator slack and library workspaces (oneDNN), which the trace does not.
+Run in a fresh process (``measure`` starts ``python -m dav_core.memory.measure``): the stage's component
+is built with random weights (every page touched, as loaded weights are), the call runs once as a
+warm-up (library code paged in, oneDNN's kernels for these shapes made and cached: one-time state of a
+run, ~8 MiB for the tiny UNet), the kernel's resident-set high-water mark is reset (Linux
+``/proc/self/clear_refs``), the call runs again, and the rise of the high-water mark over the resident
+set before it is the call's measured peak. It sees everything the call touched: tensors, allocator
+slack and the kernels' own scratch memory, which the trace only models.
 """
 
 from __future__ import annotations
@@ -36,12 +38,10 @@ def _status_kib(field: str) -> int:
 
 def random_component(spec: ModelSpec, name: str) -> nn.Module:
     """A component of ``spec`` with random weights on the CPU (every page touched, as loaded weights are)."""
-    import json as _json
-
     from ..models.loading import COMPONENT_CLASSES
 
     with torch.device("meta"):
-        module = COMPONENT_CLASSES[name](**_json.loads(getattr(spec, name)))
+        module = COMPONENT_CLASSES[name](**json.loads(getattr(spec, name)))
     module = module.to_empty(device="cpu").to(spec.dtype).eval()
     generator = torch.Generator().manual_seed(0)
     with torch.no_grad():

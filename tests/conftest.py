@@ -24,6 +24,14 @@ def _require_reference() -> Path:
     return REFERENCE
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _memory_trace_cache(tmp_path_factory):
+    """The memory planner's trace cache in a temporary folder, not the user's home."""
+    if "DAV_CACHE_DIR" not in os.environ:
+        os.environ["DAV_CACHE_DIR"] = str(tmp_path_factory.mktemp("dav_cache"))
+    yield
+
+
 @pytest.fixture(scope="module")
 def single_thread():
     """One intra-op thread for a module: the tensors in these tests are tiny, and more threads only add

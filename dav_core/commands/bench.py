@@ -6,6 +6,15 @@ process, and records wall time per frame, the child's peak RSS, and UNet frame-p
 (counted with forward hooks, per Euler step). Numbers are only comparable within one run on one machine:
 ```--against CHECKOUT`` times another checkout of this repository (an older commit) in the same run,
 alternating old and new for each N, and prints the speed ratio.
+
+The child also reports where the time goes (:mod:`dav_core.profiling`): seconds and FLOPs per output
+frame for VAE encode, keyframe passes, interpolation windows, VAE decode and writing files, against the
+machine's matmul peak measured in the same process. ``--architecture full`` times the published model's
+architecture with random weights (no download), written once as a bundle that every child loads.
+
+The child's command line is ``--child VIDEO OUTPUT MODEL STEPS`` in every version, so ``--against`` can run
+an old checkout's child; newer settings reach it through environment variables (``DAV_BENCH_DEVICE``,
+``DAV_BENCH_PRECISION``), which an old child ignores.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import logging
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,11 +33,20 @@ from pathlib import Path
 
 import numpy as np
 
+from ..choices import PRECISIONS
+
 logger = logging.getLogger(__name__)
+
+DEVICE_ENV = "DAV_BENCH_DEVICE"  # read by the child; an old checkout's child ignores it (CPU)
+PRECISION_ENV = "DAV_BENCH_PRECISION"  # read by the child; an old checkout's child ignores it (fp32)
+PEAK_SECONDS = 1.0  # how long the child times each peak kernel
+ARCHITECTURES = ("checkpoint", "full")  # the --model's own, or the published one with random weights
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("bench", help="long-video benchmark: time per frame, peak RSS, UNet passes")
+    p = subparsers.add_parser(
+        "bench", help="long-video benchmark: time per frame and per stage, FLOPs, peak RSS, UNet passes"
+    )
     p.add_argument("--model", help="model folder or bundle (default: $DAV_MODEL, else the bundled model)")
     p.add_argument(
         "--against",
@@ -47,9 +66,35 @@ def register(subparsers) -> None:
         help="runs per N, alternating with --against; the median time is reported. One number for every N, "
         "or comma-separated per N (default 1)",
     )
+    p.add_argument(
+        "--architecture",
+        default="checkpoint",
+        choices=ARCHITECTURES,
+        help="checkpoint (default): the model of --model; full: the published Depth Any Video architecture "
+        "(1.42 B-parameter UNet, interpolation UNet, SVD VAE) with seeded random weights, no download, written "
+        "once to a bundle in --workdir at --precision (11.8 GB in fp32, half that in fp16/bf16) that this "
+        "and the --against checkout both load; use --size 128 or more",
+    )
+    p.add_argument(
+        "--device",
+        default="cpu",
+        help=f"torch device the child runs on, e.g. cpu (default), cuda, cuda:1 (passed as ${DEVICE_ENV}: an "
+        "--against checkout older than this option ignores it and runs on the CPU)",
+    )
+    p.add_argument(
+        "--precision",
+        default="auto",
+        choices=PRECISIONS,
+        help=f"weights' precision in the child: auto (default: fp16 on CUDA, fp32 elsewhere), fp32, fp16, bf16 "
+        f"(passed as ${PRECISION_ENV}: an --against checkout older than this option ignores it and runs fp32)",
+    )
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.add_argument(
-        "--workdir", type=Path, default=None, help="where test videos and outputs go (default: temp)"
+        "--workdir",
+        type=Path,
+        default=None,
+        help="where test videos, outputs and the --architecture full bundle go, kept for later runs "
+        "(default: a temporary folder, removed afterwards)",
     )
     p.set_defaults(func=run)
 
@@ -75,30 +120,39 @@ def write_test_video(path: Path, num_frames: int, size: int) -> None:
         container.mux(stream.encode())
 
 
-def child(video: Path, output: Path, model_path: str, steps: int) -> dict:
-    """Run one file-to-file job in this process and measure it."""
+def measure_job(
+    model, video: Path, output: Path, steps: int, peak_seconds: float = PEAK_SECONDS, settings=None
+) -> dict:
+    """Run one file-to-file job with ``model`` in this process and measure it: time, peak RSS, UNet
+    frame-passes, and per stage seconds and FLOPs against the machine's peak (:mod:`dav_core.profiling`).
+    ``settings``: a LongVideoSettings with ``steps`` (default: the defaults at the input's size)."""
     import torch
 
     from ..job import write_depth
     from ..longvideo.settings import LongVideoSettings
     from ..longvideo.sources import FileSource
-    from ..models.loading import load_dav
+    from ..profiling import StageProfile
 
-    model = load_dav(model_path)
     unet_frames = {"n": 0}
 
     def count(module, args, kwargs):
         sample = kwargs.get("sample", args[0] if args else None)
         unet_frames["n"] += sample.shape[0] * sample.shape[1]
 
-    for unet in (model.unet, model.unet_interp):
-        unet.register_forward_pre_hook(count, with_kwargs=True)
+    unets = [u for u in (model.unet, model.unet_interp) if u is not None]
+    hooks = [unet.register_forward_pre_hook(count, with_kwargs=True) for unet in unets]
     source = FileSource(video)
-    settings = LongVideoSettings(steps=steps, max_resolution=None)
+    settings = settings or LongVideoSettings(steps=steps, max_resolution=None)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    result = write_depth(model, source, settings, output, ("png16",), overwrite=True)
+    profile = StageProfile(model.device)
+    try:
+        with profile.instrument(model):
+            result = write_depth(model, source, settings, output, ("png16",), overwrite=True)
+    finally:
+        for hook in hooks:
+            hook.remove()
     frames = result.computed
-    return {
+    measured = {
         "frames": frames,
         "seconds": result.seconds,
         "seconds_per_frame": result.seconds / frames,
@@ -108,17 +162,110 @@ def child(video: Path, output: Path, model_path: str, steps: int) -> dict:
         "planned_unet_frame_passes_per_frame": settings.plan(frames).unet_frames_per_output_frame,
         "threads": torch.get_num_threads(),
     }
+    if model.device.type == "cuda":
+        measured["peak_cuda_allocated_mb"] = torch.cuda.max_memory_allocated(model.device) / 2**20
+    measured.update(_stage_results(model, profile, result.seconds, frames, peak_seconds))  # after the RSS
+    return measured
 
 
-def _run_child(video: Path, output: Path, args: argparse.Namespace, checkout: Path | None) -> dict:
+def _stage_results(model, profile, seconds: float, frames: int, peak_seconds: float) -> dict:
+    """{"stages": per-stage report, "peak": the machine's GFLOP/s in the model's dtype}."""
+    from ..profiling import machine_peak, stage_flops, stage_report
+
+    flops = stage_flops(model, profile)
+    peak = machine_peak(model.device, model.dtype, peak_seconds)
+    return {"stages": stage_report(profile, flops, seconds, frames, peak["matmul_gflops"]), "peak": peak}
+
+
+def child(video: Path, output: Path, model_path: str, steps: int) -> dict:
+    """Load the model on ``$DAV_BENCH_DEVICE`` (default cpu) in ``$DAV_BENCH_PRECISION`` (default auto)
+    and :func:`measure_job`."""
+    from ..models.loading import load_dav, resolve_dtype
+
+    device = os.environ.get(DEVICE_ENV) or "cpu"
+    dtype = resolve_dtype(os.environ.get(PRECISION_ENV) or "auto", device)
+    model = load_dav(model_path, dtype=dtype, device=device)
+    return measure_job(model, video, output, steps)
+
+
+def check_device(device: str) -> None:
+    """Raise ValueError naming --device when ``device`` is not a torch device this machine has."""
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ValueError(
+            f"--device takes a torch device such as cpu, cuda or cuda:1; got {device!r}"
+        ) from None
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"--device {device}: CUDA is not available here (torch {torch.__version__}); use cpu"
+        )
+    if parsed.type == "cuda" and (parsed.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+
+
+def precision_name(precision: str, device: str) -> str:
+    """``auto`` resolved for ``device`` (fp16 on CUDA, fp32 elsewhere); other names as given."""
+    from ..models.loading import DTYPES, resolve_dtype
+
+    dtype = resolve_dtype(precision, device)
+    return next(name for name, d in DTYPES.items() if d == dtype)
+
+
+def check_disk_space(folder: Path, needed: int, free: int | None = None) -> None:
+    """Raise ValueError when ``folder`` has less than ``needed`` bytes free (``free``: as measured)."""
+    free = shutil.disk_usage(folder).free if free is None else free
+    if free < needed:
+        raise ValueError(
+            f"--architecture full: the random full-size model needs {needed / 1e9:.1f} GB in {folder}, which "
+            f"has {free / 1e9:.1f} GB free; free space, pass --workdir on a larger disk, or use "
+            "--precision fp16 or bf16 (half the size)"
+        )
+
+
+def random_bundle(
+    workdir: Path, precision: str, configs: dict | None = None, name: str = "full_size"
+) -> Path:
+    """A model with seeded random weights (``configs``, default the full-size architecture) as a bundle
+    ``dav_<name>_random_<precision>.safetensors`` in ``workdir``, in ``precision`` (fp32, fp16, bf16):
+    written once, reused when present (a bundle appears only when complete)."""
+    import time
+
+    from ..models.loading import DTYPES, save_bundle
+    from ..models.random_init import FULL_SIZE_CONFIGS, random_model, weight_bytes
+
+    path = workdir / f"dav_{name}_random_{precision}.safetensors"
+    if path.is_file():
+        return path
+    dtype, configs = DTYPES[precision], configs or FULL_SIZE_CONFIGS
+    check_disk_space(workdir, weight_bytes(configs, dtype) + 2**26)  # + header and metadata
+    start = time.perf_counter()
+    model = random_model(configs, dtype)
+    built = time.perf_counter()
+    save_bundle(model, path)
+    print(
+        f"random {name.replace('_', '-')} model ({precision}, {path.stat().st_size / 1e9:.2f} GB): built in {built - start:.1f} s, "
+        f"written in {time.perf_counter() - built:.1f} s to {path}",
+        flush=True,
+    )
+    return path
+
+
+def _child_reads_env(checkout: Path) -> bool:
+    """Whether ``checkout``'s benchmark child takes the device and precision from the environment."""
+    bench = checkout / "dav_core" / "commands" / "bench.py"
+    return bench.is_file() and DEVICE_ENV in bench.read_text()
+
+
+def _run_child(
+    video: Path, output: Path, model: str, args: argparse.Namespace, checkout: Path | None
+) -> dict:
     """One measurement in a fresh process; ``checkout`` runs another checkout's code instead of this one."""
     command = [sys.executable, "-m", "dav_core.commands.bench", "--child", str(video), str(output)]
-    if args.model is None:
-        from ..models.default import default_model_path
-
-        args.model = str(default_model_path())
-    command += [str(Path(args.model).resolve()), str(args.steps)]
-    env = dict(os.environ)
+    command += [model, str(args.steps)]
+    env = {**os.environ, DEVICE_ENV: args.device, PRECISION_ENV: args.precision}
     if checkout is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(checkout.resolve()), env.get("PYTHONPATH", "")]).rstrip(
             os.pathsep
@@ -146,18 +293,66 @@ def _line(label: str, n: int, result: dict) -> str:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def _print_result(label: str, n: int, result: dict) -> None:
+    """The result's line, then its per-stage table (children of checkouts older than it have none)."""
+    print(_line(label, n, result), flush=True)
+    if "stages" in result:
+        from ..profiling import format_stage_table
+
+        print(format_stage_table(result["stages"], result.get("peak"), indent=" " * 10), flush=True)
+
+
+def _model_path(args: argparse.Namespace, workdir: Path) -> str:
+    """The MODEL every child loads: --model (default: the bundled one) or the full-size random bundle."""
+    if args.architecture == "full":
+        if args.model is not None:
+            raise ValueError(
+                "--model and --architecture full exclude each other (full builds its own weights)"
+            )
+        return str(random_bundle(workdir, args.precision).resolve())
+    if args.model is None:
+        from ..models.default import default_model_path
+
+        return str(default_model_path().resolve())
+    return str(Path(args.model).resolve())
+
+
+def _check_options(args: argparse.Namespace) -> tuple[list[int], list[int]]:
+    """Validated (lengths, repeats); resolves ``args.precision`` for ``args.device``."""
     lengths = [int(n) for n in args.frames.split(",") if n.strip()]
     if not lengths or min(lengths) < 1:
         raise ValueError(f"--frames takes positive comma-separated integers, got {args.frames!r}")
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dav_bench_"))
-    workdir.mkdir(parents=True, exist_ok=True)
     if args.against is not None and not (args.against / "dav_core").is_dir():
         raise ValueError(f"--against: {args.against} is not a checkout of this repository (no dav_core/)")
     repeats = [int(r) for r in args.repeat.split(",") if r.strip()]
     repeats = repeats * len(lengths) if len(repeats) == 1 else repeats
     if len(repeats) != len(lengths) or min(repeats) < 1:
         raise ValueError(f"--repeat takes one positive integer or one per N, got {args.repeat!r}")
+    check_device(args.device)
+    args.precision = precision_name(args.precision, args.device)
+    default_run = args.device == "cpu" and args.precision == "fp32"
+    if args.against is not None and not default_run and not _child_reads_env(args.against):
+        raise ValueError(
+            f"--against: {args.against} predates --device and --precision (its child runs on the CPU in fp32); "
+            "compare with --device cpu --precision fp32"
+        )
+    return lengths, repeats
+
+
+def run(args: argparse.Namespace) -> int:
+    lengths, repeats = _check_options(args)
+    temporary = args.workdir is None
+    workdir = Path(tempfile.mkdtemp(prefix="dav_bench_")) if temporary else args.workdir
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _run_lengths(args, lengths, repeats, workdir)
+    finally:
+        if temporary:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run_lengths(args: argparse.Namespace, lengths: list[int], repeats: list[int], workdir: Path) -> int:
+    model = _model_path(args, workdir)
     results, baseline = [], []
     for n, repeat in zip(lengths, repeats, strict=True):
         video = workdir / f"clip_{n}_{args.size}.mp4"
@@ -166,13 +361,13 @@ def run(args: argparse.Namespace) -> int:
         runs, old_runs = [], []
         for _ in range(repeat):  # alternate old and new so drift in the machine's speed hits both
             if args.against is not None:
-                old_runs.append(_run_child(video, workdir / f"out_{n}_against", args, args.against))
-            runs.append(_run_child(video, workdir / f"out_{n}", args, None))
+                old_runs.append(_run_child(video, workdir / f"out_{n}_against", model, args, args.against))
+            runs.append(_run_child(video, workdir / f"out_{n}", model, args, None))
         if old_runs:
             baseline.append(_median_run(old_runs, n))
-            print(_line("against ", n, baseline[-1]), flush=True)
+            _print_result("against ", n, baseline[-1])
         results.append(_median_run(runs, n))
-        print(_line("this    " if baseline else "", n, results[-1]), flush=True)
+        _print_result("this    " if baseline else "", n, results[-1])
         if baseline:
             ratio = baseline[-1]["seconds_per_frame"] / results[-1]["seconds_per_frame"]
             print(
@@ -181,7 +376,15 @@ def run(args: argparse.Namespace) -> int:
     if len(results) > 1:
         base = results[-2]["peak_rss_mb"]
         print(f"peak RSS ratio N={lengths[-1]} / N={lengths[-2]}: {results[-1]['peak_rss_mb'] / base:.3f}")
-    report = {"size": args.size, "steps": args.steps, "machine": platform.platform(), "results": results}
+    report = {
+        "size": args.size,
+        "steps": args.steps,
+        "architecture": args.architecture,
+        "device": args.device,
+        "precision": args.precision,
+        "machine": platform.platform(),
+        "results": results,
+    }
     if baseline:
         report["against"] = {"checkout": str(args.against), "results": baseline}
     if args.json:
@@ -194,4 +397,7 @@ if __name__ == "__main__":
         _, _, video, output, model_path, steps = sys.argv
         print(json.dumps(child(Path(video), Path(output), model_path, int(steps))))
     else:
-        sys.exit("usage: python -m dav_core.commands.bench --child VIDEO OUTPUT MODEL STEPS")
+        sys.exit(
+            "usage: python -m dav_core.commands.bench --child VIDEO OUTPUT MODEL STEPS "
+            f"(device and precision from ${DEVICE_ENV}, ${PRECISION_ENV})"
+        )

@@ -38,17 +38,9 @@ def _status_kib(field: str) -> int:
 
 def random_component(spec: ModelSpec, name: str) -> nn.Module:
     """A component of ``spec`` with random weights on the CPU (every page touched, as loaded weights are)."""
-    from ..models.loading import COMPONENT_CLASSES
+    from ..models.random_init import random_component as build
 
-    with torch.device("meta"):
-        module = COMPONENT_CLASSES[name](**json.loads(getattr(spec, name)))
-    module = module.to_empty(device="cpu").to(spec.dtype).eval()
-    generator = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for t in (*module.parameters(), *module.buffers()):
-            if t.is_floating_point():
-                t.uniform_(-0.02, 0.02, generator=generator)
-    return module
+    return build(name, json.loads(getattr(spec, name)), spec.dtype)
 
 
 def measure_here(

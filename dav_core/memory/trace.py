@@ -23,7 +23,7 @@ from torch.multiprocessing.reductions import StorageWeakRef
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
-__all__ = ["LiveBytes", "cpu_workspace_bytes", "fake_module", "traced_peak"]
+__all__ = ["LiveBytes", "cpu_workspace_bytes", "fake_module", "fake_tensors", "traced_peak"]
 
 _MODE = FakeTensorMode(allow_non_fake_inputs=True)  # one mode: fake modules and traces must share it
 _MODULES: dict[tuple, nn.Module] = {}
@@ -124,7 +124,8 @@ def fake_module(cls: type[nn.Module], config: dict, dtype: torch.dtype) -> nn.Mo
 
 
 @contextmanager
-def _fake_mode():
+def fake_tensors():
+    """Ops run on fake tensors only (shape functions, no memory): the mode :func:`fake_module`'s use."""
     with torch.inference_mode(), _MODE:
         yield
 
@@ -136,6 +137,6 @@ def traced_peak(call: Callable[[], object], device_type: str = "cpu") -> int:
     """Peak bytes of live tensors (plus the scratch of ``device_type``'s kernels, see ``WORKSPACES``)
     while ``call()`` runs on fake tensors; ``call`` makes its inputs itself (``torch.empty``), so they
     count, and should not keep its result."""
-    with _fake_mode(), LiveBytes(WORKSPACES.get(device_type)) as tracker:
+    with fake_tensors(), LiveBytes(WORKSPACES.get(device_type)) as tracker:
         call()
     return tracker.peak

@@ -14,17 +14,16 @@ VIDEO = "VIDEO"
 
 
 def video_api():
-    """(VideoFromFile, VideoFromComponents, VideoComponents) of this ComfyUI, or None when it has no VIDEO type."""
+    """This ComfyUI's ``VideoFromFile`` class, or None when it has no VIDEO type."""
     try:
-        from comfy_api.v0_0_2 import InputImpl, Types
+        from comfy_api.v0_0_2 import InputImpl
 
-        return InputImpl.VideoFromFile, InputImpl.VideoFromComponents, Types.VideoComponents
+        return InputImpl.VideoFromFile
     except Exception:  # older ComfyUI, or outside ComfyUI
         try:  # ComfyUI 0.3.2x, before the versioned API
-            from comfy_api.input_impl import VideoFromComponents, VideoFromFile
-            from comfy_api.util import VideoComponents
+            from comfy_api.input_impl import VideoFromFile
 
-            return VideoFromFile, VideoFromComponents, VideoComponents
+            return VideoFromFile
         except Exception:
             return None
 
@@ -77,15 +76,20 @@ def video_images(video, what: str = "video"):
     return torch.from_numpy(np.stack([np.asarray(frame, dtype=np.float32) for _, frame in source.frames()]))
 
 
+def check_one_clip(video, images, node: str, video_name: str = "video") -> None:
+    """A node's clip comes from exactly one of its IMAGE batch and its VIDEO input."""
+    if (video is None) == (images is None):
+        given = "both" if video is not None else "neither"
+        raise ValueError(f"{node} needs either images (IMAGE batch) or {video_name} (VIDEO), got {given}")
+
+
 def clip_source(video=None, images=None, fps: float = 24.0, start: int = 0, stop: int | None = None,
                 stride: int = 1, node: str = "this node"):
     """The clip a node was given: a VIDEO input or an IMAGE batch (with ``fps``), exactly one of them."""
     from dav_core.io.video import frame_range
     from dav_core.longvideo.sources import ArraySource
 
-    if (video is None) == (images is None):
-        given = "both" if video is not None else "neither"
-        raise ValueError(f"{node} needs either a VIDEO input (video) or an IMAGE batch (images), got {given}")
+    check_one_clip(video, images, node, "input_video")
     if video is not None:
         return video_source(video, start, stop, stride)
     if not hasattr(images, "ndim") or images.ndim != 4 or images.shape[-1] != 3 or images.shape[0] == 0:
@@ -103,17 +107,7 @@ def video_from_file(path: Path):
             "this ComfyUI has no VIDEO type (comfy_api): update ComfyUI to use the video output, or use the "
             "files in the output folder"
         )
-    return api[0](str(path))
-
-
-def video_from_images(images, fps: float):
-    """A VIDEO holding an IMAGE batch [N,H,W,3] at ``fps``."""
-    from fractions import Fraction
-
-    api = video_api()
-    if api is None:
-        raise RuntimeError("this ComfyUI has no VIDEO type (comfy_api): update ComfyUI to use the video output")
-    return api[1](api[2](images=images, frame_rate=Fraction(fps).limit_denominator(1001 * 1000)))
+    return api(str(path))
 
 
 def has_video_type() -> bool:

@@ -9,7 +9,7 @@ from dav_core.choices import DEPTH_KINDS, SHOT_RANGES, SINGLE_PASS_FRAMES
 
 from . import _comfy
 from ._comfy import CATEGORY
-from .comfy_video import VIDEO, video_source
+from .comfy_video import VIDEO, check_one_clip, video_source
 from .widgets import (
     CHUNK,
     ENSEMBLE,
@@ -52,9 +52,10 @@ class VideoToLatent:
         from dav_core.longvideo.settings import LongVideoSettings
         from dav_core.stages import encode_video
 
-        if video is not None and images is None:
+        check_one_clip(video, images, "VideoToLatent")
+        if video is not None:
             frames = video_source(video)
-        elif images is not None and video is None:
+        else:
             if images.ndim != 4 or images.shape[0] == 0:
                 raise ValueError(f"VideoToLatent needs a non-empty image batch [frames,H,W,3], got {list(images.shape)}")
             if images.shape[-1] != 3:
@@ -62,9 +63,6 @@ class VideoToLatent:
                     f"images have {images.shape[-1]} channels; depth needs RGB (drop the alpha channel first)"
                 )
             frames = images
-        else:
-            given = "both" if video is not None else "neither"
-            raise ValueError(f"VideoToLatent needs either images (IMAGE batch) or video (VIDEO), got {given}")
         size = frames.frame_size if video is not None else tuple(frames.shape[1:3])
         with dav_model.use() as model:
             settings = LongVideoSettings(max_resolution=max_resolution, chunk_size=chunk_size)

@@ -9,7 +9,7 @@ from dav_core.choices import COLOR_RANGES, COLORMAPS, DEPTH_KINDS
 
 from . import _comfy
 from ._comfy import CATEGORY
-from .comfy_video import VIDEO, video_images
+from .comfy_video import VIDEO, check_one_clip, video_images
 from .widgets import check_mask, choice
 
 
@@ -128,9 +128,7 @@ class DAV_Relight:
 
     def relight(self, images=None, normals=None, azimuth=45.0, elevation=30.0, light_color="#ffe2b8", intensity=1.0,
                 ambient=0.6, azimuth_end=45.0, mix=1.0, mask=None, video=None):
-        if (video is None) == (images is None):
-            given = "both" if video is not None else "neither"
-            raise ValueError(f"Relight needs either images (IMAGE batch) or video (VIDEO) as the plate, got {given}")
+        check_one_clip(video, images, "Relight (the plate)")
         if video is not None:
             images = video_images(video)
         if images.ndim != 4 or images.shape[0] == 0:

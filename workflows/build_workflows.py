@@ -302,6 +302,12 @@ class Graph:
 MODEL = "dav_tiny.safetensors (bundled)"
 VIDEO = "sample.mp4"
 FRAMES = {"start_frame": 0, "end_frame": 0, "stride": 1}
+# DAV Video Depth To Files at its defaults: each workflow sets its own folder, resume and colours
+FILE_TO_FILE = {
+    "video": VIDEO, **FRAMES, "max_resolution": 0, "steps": 3, "seed": 0, "ensemble": 1, "window": 8,
+    "overlap": 0, "max_keyframes_per_pass": 32, "format": "png16", "preview_mp4": True, "chunk_size": 16,
+    "fps": 24.0, "memory": "auto",
+}
 
 
 ROW1 = 20 + GROUP_HEAD  # pos.y of the first node row (groups start at y=20)
@@ -331,10 +337,7 @@ def long_video_depth() -> Graph:
     g.group("3 · Review and save (EXR frames numbered like the source)", [7, 8, 9])
     row2 = g.next_row()
     g.add(10, "DAV_VideoDepthToFiles", [40, row2],
-          {"video": VIDEO, **FRAMES, "max_resolution": 0, "steps": 3, "seed": 0, "ensemble": 1,
-           "window": 8, "overlap": 0, "max_keyframes_per_pass": 32, "format": "png16", "preview_mp4": True,
-           "filename_prefix": "dav/long_video_depth/png16", "resume": True, "chunk_size": 16, "fps": 24.0,
-           "colormap": "Spectral", "memory": "auto"},
+          {**FILE_TO_FILE, "filename_prefix": "dav/long_video_depth/png16", "resume": True, "colormap": "Spectral"},
           {"dav_model": (1, 0)}, width=360)
     g.note(11, [680, row2], (
         "Depth Any Video: long-video depth\n\n"
@@ -398,10 +401,7 @@ def depth_control_video() -> Graph:
     g.add(2, "LoadVideo", [40, g.below(1)], {"file": VIDEO}, width=340)
     g.group("1 · Model and clip (core Load Video)", [1, 2])
     g.add(3, "DAV_VideoDepthToFiles", [720, ROW1],
-          {"video": VIDEO, **FRAMES, "max_resolution": 0, "steps": 3, "seed": 0, "ensemble": 1,
-           "window": 8, "overlap": 0, "max_keyframes_per_pass": 32, "format": "png16", "preview_mp4": True,
-           "filename_prefix": "dav/depth_control_video/png16", "resume": False, "chunk_size": 16, "fps": 24.0,
-           "colormap": "gray", "memory": "auto"},
+          {**FILE_TO_FILE, "filename_prefix": "dav/depth_control_video/png16", "resume": False, "colormap": "gray"},
           {"dav_model": (1, 0), "input_video": (2, 0)}, width=360)
     g.group("2 · Depth, streamed to files", [3])
     g.add(4, "SaveVideo", [1160, ROW1],

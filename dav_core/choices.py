@@ -6,7 +6,7 @@ from .io.colormaps import COLORMAP_NAMES
 from .longvideo.plan import PASS_CHAINING
 
 COLORMAPS = COLORMAP_NAMES  # preview colours; Spectral is the paper's
-PRECISIONS = ("auto", "fp32", "fp16", "bf16")  # auto: fp16 on CUDA, fp32 elsewhere
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")  # auto: fp16 on CUDA; bf16 for large models on CPUs with fast bf16; else fp32
 OUTPUT_FORMATS = ("png16", "exr", "npy", "mp4")  # what a file-to-file run can write
 SEQUENCE_FORMATS = ("png16", "exr")  # one file per frame: resumable
 DATA_FORMATS = ("png16", "exr", "npy")  # depth values; mp4 is a colour preview

@@ -175,10 +175,11 @@ def _fit_memory(model, source, settings, output, resume, memory, free_bytes, nam
     from .memory.plan import MEMORY_FIELDS, fit_settings
 
     if parse_memory(memory, name) == "off":
-        return settings
+        return settings.for_model(model)
     recorded = ((read_manifest(output) or {}).get("job") or {}).get("settings") or {} if resume else {}
     kept = {f: recorded[f] for f in MEMORY_FIELDS if isinstance(recorded.get(f), int)}
-    if len(kept) == len(MEMORY_FIELDS) and all(kept[f] <= getattr(settings, f) for f in MEMORY_FIELDS):
+    asked = settings.for_model(model)
+    if len(kept) == len(MEMORY_FIELDS) and all(kept[f] <= getattr(asked, f) for f in MEMORY_FIELDS):
         logger.info("resuming with the chunk sizes the run started with: %s", kept)
         return replace(settings, **kept)
     return fit_settings(model, settings, source.frame_size, memory, free_bytes, name)[0]
@@ -212,8 +213,8 @@ def write_depth(
     """
     if not source.num_frames:
         raise ValueError("no frames selected: the frame range selects nothing")
-    settings.plan(source.num_frames)  # validates the schedule before any file is touched
-    settings = _fit_memory(model, source, settings, output, resume, memory, free_bytes, memory_name)
+    settings.for_model(model).plan(source.num_frames)  # validates the schedule before any file is touched
+    settings = _fit_memory(model, source, settings, output, resume, memory, free_bytes, memory_name)  # window set
     numbers = list(frame_numbers or getattr(source, "frame_numbers", range(source.num_frames)))
     if len(numbers) != source.num_frames:
         raise ValueError(f"frame_numbers has {len(numbers)} entries for {source.num_frames} frames")

@@ -97,9 +97,11 @@ def encode_video(
     the model sees (0: the model's own; None: no limit).
     """
     DepthSettings(max_resolution=max_resolution, chunk_size=chunk_size)  # validates both
-    num_frames, chunks = _frame_chunks(frames, chunk_size)
+    num_frames, _ = _frame_chunks(frames, chunk_size)  # validates the frames
     batch = encode_batch_size(chunk_size, num_frames)  # as the streaming reader batches
-    progress = hooks.progress(-(-num_frames // chunk_size))
+    read = batch * max(1, chunk_size // batch)  # frames converted at a time: whole batches, no padding
+    num_frames, chunks = _frame_chunks(frames, read)
+    progress = hooks.progress(-(-num_frames // read))
     geometry, latents = None, []
     for chunk in chunks:  # converted chunk by chunk: a long clip is not copied whole
         video = frames_to_tensor(chunk)  # [n,3,H,W] in [-1,1]; validates shape and values
@@ -172,6 +174,7 @@ def solve_keyframes(
     """Plan keyframes and windows for the clip and denoise the keyframes with their true frame
     positions, pass by pass (``settings.pass_chaining`` keeps later passes in the same depth scale)."""
     check_same_model(model, video, "video latents")
+    settings = settings.for_model(model)
     plan = settings.plan(video.num_frames)
     if plan.windows and model.unet_interp is None:
         raise ValueError(

@@ -133,7 +133,7 @@ class KeyframeDepth:
     CATEGORY = CATEGORY
     DESCRIPTION = "Picks keyframes and denoises them jointly, pass by pass, with their true frame positions (RoPE)."
 
-    def solve(self, dav_model, video_latents, steps=3, seed=0, ensemble=1, window=8, overlap=0,
+    def solve(self, dav_model, video_latents, steps=3, seed=0, ensemble=1, window=0, overlap=0,
               max_keyframes_per_pass=SINGLE_PASS_FRAMES, pass_overlap=2, memory="auto"):
         from dav_core.longvideo.settings import LongVideoSettings
         from dav_core.stages import solve_keyframes
@@ -143,7 +143,7 @@ class KeyframeDepth:
                 steps=steps, seed=seed, ensemble=ensemble, window=window, overlap=overlap,
                 max_keyframes_per_pass=max_keyframes_per_pass, pass_overlap=pass_overlap,
             )
-            settings.plan(video_latents.num_frames)
+            settings.for_model(dav_model.model).plan(video_latents.num_frames)
         except ValueError as error:
             raise ValueError(f"Keyframe Depth settings: {error}") from None
         with dav_model.use() as model:  # memory lowers the keyframes per pass and the window batch to fit

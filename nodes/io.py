@@ -264,7 +264,7 @@ class DAV_VideoDepthToFiles:
             return float("nan")
 
     def run(self, dav_model, video, start_frame=0, end_frame=0, stride=1, max_resolution=0, steps=3, seed=0,
-            ensemble=1, window=8, overlap=0, max_keyframes_per_pass=SINGLE_PASS_FRAMES, format="png16",
+            ensemble=1, window=0, overlap=0, max_keyframes_per_pass=SINGLE_PASS_FRAMES, format="png16",
             preview_mp4=True, filename_prefix="dav/shot", resume=True, chunk_size=16, input_video=None,
             images=None, fps=24.0, colormap="Spectral", memory="auto"):
         from dav_core.choices import check_choice
@@ -281,7 +281,7 @@ class DAV_VideoDepthToFiles:
                 chunk_size=chunk_size, window=window, overlap=overlap,
                 max_keyframes_per_pass=max_keyframes_per_pass,
             )
-            settings.plan(1)
+            settings.for_model(dav_model.model).plan(1)
         except ValueError as error:
             raise ValueError(f"DAV Video Depth To Files settings: {error}") from None
         stop = frame_stop(start_frame, end_frame)

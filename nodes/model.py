@@ -176,7 +176,7 @@ class LoadDAVModel:
                     list(PRECISIONS),
                     {
                         "default": "auto",
-                        "tooltip": "Weight precision: auto = fp16 on CUDA, fp32 on CPU; bf16 needs a recent GPU",
+                        "tooltip": "Weight precision: auto = fp16 on CUDA; bf16 on CPUs with native bf16 for the full-size model; else fp32",
                     },
                 ),
             }
@@ -201,12 +201,13 @@ class LoadDAVModel:
         return True
 
     def load(self, checkpoint: str, precision: str = "auto"):
-        from dav_core.models.loading import load_dav, resolve_dtype
+        from dav_core.models.loading import load_dav
 
         check_choice("precision", precision, PRECISIONS)
         path = download_published() if checkpoint == DOWNLOAD_CHOICE else resolve_checkpoint(checkpoint)
-        dtype = resolve_dtype(precision, _comfy.compute_device())
-        model = load_dav(path, dtype=dtype, device=_comfy.offload_device())
+        model = load_dav(
+            path, dtype=precision, device=_comfy.offload_device(), compute_device=_comfy.compute_device()
+        )
         return (DAVHandle(model, checkpoint, precision),)
 
 

@@ -37,7 +37,7 @@ MODEL_RESOLUTION = tip(
     "the input size). 0 = the model's own (64 for the bundled model, 960 for Depth Any Video). Lower = faster, "
     "less detail", min=0, max=4096, step=64,
 )
-WINDOW = tip("INT", 8, "Frames per interpolation window including both keyframes; keyframes are window-1 frames apart", min=3, max=64)
+WINDOW = tip("INT", 0, "Frames per interpolation window including both keyframes (keyframes are window-1 frames apart); 0 = the model's own: 16 for the published model, 8 for the bundled one", min=0, max=64)
 OVERLAP = tip("INT", 0, "Frames shared by neighbouring windows (blended); 0 = windows meet at keyframes. At most window-3", min=0, max=61)
 FRAME_INPUTS = {
     "start_frame": tip("INT", 0, "First source frame to use (0 = the first frame of the file)", min=0, max=10**7),

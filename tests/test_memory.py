@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import torch
 
 from dav_core.longvideo.runner import LongVideoSettings, stream_depth
 from dav_core.memory.budget import GIB, parse_memory
-from dav_core.memory.estimate import ModelSpec, activation_bytes, traced_activation_bytes
+from dav_core.memory.estimate import ModelSpec, activation_bytes, stage_peak, traced_activation_bytes
 from dav_core.memory.measure import measure
 from dav_core.memory.plan import MARGIN, MEMORY_FIELDS, fit_settings, plan_memory
 from dav_core.memory.retry import OutOfMemory
@@ -111,6 +112,28 @@ def test_auto_keeps_settings_that_fit_and_a_budget_lowers_them(tiny_model):
     assert lowered.chunk_size < settings.chunk_size and small.fits
 
 
+def test_the_models_own_window_is_shortened_to_fit_and_a_set_window_is_not(full_size_spec, tiny_model):
+    """The published model's 16-frame window needs 7.9 GB at 960x576 in fp16: on 8 GB the planner
+    runs 8-frame windows, as it would for --window 8, unless the window was set."""
+    spec, size = full_size_spec(torch.float16), PLAN_SIZES[(540, 960)]
+    assert not plan_memory(spec, size, 8 * GIB, LongVideoSettings(window=16)).fits
+    shortened = plan_memory(spec, size, 8 * GIB, LongVideoSettings(window=16), lower_window=True)
+    assert shortened.fits and shortened.window == 8 and shortened.apply(LongVideoSettings()).window == 8
+    assert plan_memory(spec, size, 24 * GIB, LongVideoSettings(window=16), lower_window=True).window == 16
+
+    own = LongVideoSettings(window=0, max_resolution=64)  # tiny_model states no window: 16
+    roomy, plan = fit_settings(tiny_model, own, (64, 64), "auto", free_bytes=8 * GIB)
+    assert roomy.window == 16 and plan.window == 16
+    tiny = ModelSpec.from_model(tiny_model)
+    one_16, one_8 = (stage_peak(tiny, "windows", 1, (64, 64), w, "cpu") for w in (16, 8))
+    assert one_8 < one_16
+    budget = (one_8 + one_16) / 2 / (1 - MARGIN)  # one 8-frame window fits, one of 16 does not
+    free = int(budget - tiny.weight_bytes)
+    assert fit_settings(tiny_model, own, (64, 64), "auto", free_bytes=free)[0].window < 16
+    set_window = replace(own, window=16)  # a set window stays as set
+    assert fit_settings(tiny_model, set_window, (64, 64), "auto", free_bytes=free)[0].window == 16
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("auto", "auto"), ("off", "off"), ("8GB", 8 * GIB), ("1.5gb", int(1.5 * GIB)), ("512MB", 512 * 2**20)],
@@ -203,7 +226,7 @@ def test_a_lasting_out_of_memory_halves_the_batch_and_the_shot_completes(
     """Halved calls are other calls: equal up to float rounding (bit-identical with these kernels, for
     2 or more per call, as measured in dav_core.memory.retry; not promised)."""
     component, method, batch_of = STEPS[step]
-    limit = {"encode": 4, "windows": 2}[step]
+    limit = {"encode": 2, "windows": 2}[step]
     seen = inject(monkeypatch, getattr(tiny_model, component), method, batch_of, limit, lasting=True)
     with caplog.at_level(logging.WARNING, logger="dav_core.memory.retry"):
         out = depth(tiny_model)

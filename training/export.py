@@ -13,9 +13,15 @@ from pathlib import Path
 from dav_core.models.loading import load_dav, save_bundle
 
 
-def export_bundle(source: str | Path, out: str | Path, processing_resolution: int | None = None) -> Path:
-    """Bundle ``source``; ``processing_resolution`` (long side the model was trained for) goes in the
-    metadata, where ``--max-resolution 0`` finds it."""
+def export_bundle(
+    source: str | Path,
+    out: str | Path,
+    processing_resolution: int | None = None,
+    interpolation_window: int | None = None,
+) -> Path:
+    """Bundle ``source``; ``processing_resolution`` (long side the model was trained for) and
+    ``interpolation_window`` (window its interpolation UNet runs best with) go in the metadata, where
+    ``--max-resolution 0`` and ``--window 0`` find them."""
     source = Path(source)
     if (source / "model" / "unet").is_dir():
         source = source / "model"
@@ -24,6 +30,10 @@ def export_bundle(source: str | Path, out: str | Path, processing_resolution: in
         if processing_resolution < 64:
             raise ValueError(f"--processing-resolution must be >= 64, got {processing_resolution}")
         model.processing_resolution = processing_resolution
+    if interpolation_window is not None:
+        if interpolation_window < 3:
+            raise ValueError(f"--interpolation-window must be >= 3, got {interpolation_window}")
+        model.interpolation_window = interpolation_window
     save_bundle(model, out)
     return Path(out)
 
@@ -35,8 +45,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--processing-resolution", type=int, default=None, help="long side the model was trained for"
     )
+    parser.add_argument(
+        "--interpolation-window",
+        type=int,
+        default=None,
+        help="interpolation window (both keyframes included) the model runs best with",
+    )
     args = parser.parse_args(argv)
-    print(export_bundle(args.source, args.out, args.processing_resolution))
+    print(export_bundle(args.source, args.out, args.processing_resolution, args.interpolation_window))
 
 
 if __name__ == "__main__":

@@ -545,6 +545,7 @@ class Trainer:
             return
         model = self.dav_model()
         model.processing_resolution = self.cfg.get("export", {}).get("processing_resolution")
+        model.interpolation_window = self.cfg.get("export", {}).get("interpolation_window")
         save_folder(model, folder)
         bundle = self.cfg.get("export", {}).get("bundle")
         if bundle:

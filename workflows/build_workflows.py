@@ -304,7 +304,7 @@ VIDEO = "sample.mp4"
 FRAMES = {"start_frame": 0, "end_frame": 0, "stride": 1}
 # DAV Video Depth To Files at its defaults: each workflow sets its own folder, resume and colours
 FILE_TO_FILE = {
-    "video": VIDEO, **FRAMES, "max_resolution": 0, "steps": 3, "seed": 0, "ensemble": 1, "window": 8,
+    "video": VIDEO, **FRAMES, "max_resolution": 0, "steps": 3, "seed": 0, "ensemble": 1, "window": 0,
     "overlap": 0, "max_keyframes_per_pass": 32, "format": "png16", "preview_mp4": True, "chunk_size": 16,
     "fps": 24.0, "memory": "auto",
 }
@@ -321,7 +321,7 @@ def long_video_depth() -> Graph:
     g.add(3, "VideoToLatent", [680, ROW1], {"max_resolution": 0, "chunk_size": 16, "memory": "auto"},
           {"dav_model": (1, 0), "images": (2, 0)})
     g.add(4, "KeyframeDepth", [680, g.below(3)],
-          {"steps": 3, "seed": 0, "ensemble": 1, "window": 8, "overlap": 0, "max_keyframes_per_pass": 32,
+          {"steps": 3, "seed": 0, "ensemble": 1, "window": 0, "overlap": 0, "max_keyframes_per_pass": 32,
            "pass_overlap": 2, "memory": "auto"}, {"dav_model": (1, 0), "video_latents": (3, 0)})
     g.add(5, "DepthInterpolateWindow", [1040, ROW1], {}, {"dav_model": (1, 0), "keyframes": (4, 0)})
     g.add(6, "DAV_DecodeDepth", [1040, g.below(5)],

@@ -85,8 +85,9 @@ def register(subparsers) -> None:
         "--precision",
         default="auto",
         choices=PRECISIONS,
-        help=f"weights' precision in the child: auto (default: fp16 on CUDA, fp32 elsewhere), fp32, fp16, bf16 "
-        f"(passed as ${PRECISION_ENV}: an --against checkout older than this option ignores it and runs fp32)",
+        help=f"weights' precision in the child: auto (default: each checkout's own default, e.g. fp16 on CUDA), "
+        f"fp32, fp16, bf16 (passed as ${PRECISION_ENV}: an --against checkout older than this option ignores "
+        "it and runs fp32)",
     )
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.add_argument(
@@ -142,7 +143,8 @@ def measure_job(
     unets = [u for u in (model.unet, model.unet_interp) if u is not None]
     hooks = [unet.register_forward_pre_hook(count, with_kwargs=True) for unet in unets]
     source = FileSource(video)
-    settings = settings or LongVideoSettings(steps=steps, max_resolution=None)
+    # the defaults of `dav depth`, the model's own window included
+    settings = (settings or LongVideoSettings(steps=steps, max_resolution=None, window=0)).for_model(model)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     profile = StageProfile(model.device)
     try:
@@ -161,6 +163,7 @@ def measure_job(
         "unet_frame_passes_per_frame": unet_frames["n"] / steps / frames,
         "planned_unet_frame_passes_per_frame": settings.plan(frames).unet_frames_per_output_frame,
         "threads": torch.get_num_threads(),
+        "dtype": str(model.dtype).removeprefix("torch."),
     }
     if model.device.type == "cuda":
         measured["peak_cuda_allocated_mb"] = torch.cuda.max_memory_allocated(model.device) / 2**20
@@ -180,11 +183,10 @@ def _stage_results(model, profile, seconds: float, frames: int, peak_seconds: fl
 def child(video: Path, output: Path, model_path: str, steps: int) -> dict:
     """Load the model on ``$DAV_BENCH_DEVICE`` (default cpu) in ``$DAV_BENCH_PRECISION`` (default auto)
     and :func:`measure_job`."""
-    from ..models.loading import load_dav, resolve_dtype
+    from ..models.loading import load_dav
 
     device = os.environ.get(DEVICE_ENV) or "cpu"
-    dtype = resolve_dtype(os.environ.get(PRECISION_ENV) or "auto", device)
-    model = load_dav(model_path, dtype=dtype, device=device)
+    model = load_dav(model_path, dtype=os.environ.get(PRECISION_ENV) or "auto", device=device)
     return measure_job(model, video, output, steps)
 
 
@@ -204,14 +206,6 @@ def check_device(device: str) -> None:
         )
     if parsed.type == "cuda" and (parsed.index or 0) >= torch.cuda.device_count():
         raise ValueError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s)")
-
-
-def precision_name(precision: str, device: str) -> str:
-    """``auto`` resolved for ``device`` (fp16 on CUDA, fp32 elsewhere); other names as given."""
-    from ..models.loading import DTYPES, resolve_dtype
-
-    dtype = resolve_dtype(precision, device)
-    return next(name for name, d in DTYPES.items() if d == dtype)
 
 
 def check_disk_space(folder: Path, needed: int, free: int | None = None) -> None:
@@ -289,7 +283,7 @@ def _median_run(runs: list[dict], n: int) -> dict:
 def _line(label: str, n: int, result: dict) -> str:
     return (
         f"{label}N={n:>6}: {result['seconds_per_frame'] * 1000:8.1f} ms/frame  peak RSS {result['peak_rss_mb']:7.1f} MB  "
-        f"UNet frame-passes/frame {result['unet_frame_passes_per_frame']:.3f}"
+        f"UNet frame-passes/frame {result['unet_frame_passes_per_frame']:.3f}  {result.get('dtype', 'float32?')}"
     )
 
 
@@ -309,7 +303,9 @@ def _model_path(args: argparse.Namespace, workdir: Path) -> str:
             raise ValueError(
                 "--model and --architecture full exclude each other (full builds its own weights)"
             )
-        return str(random_bundle(workdir, args.precision).resolve())
+        # auto: each child picks its own precision from exact fp32 weights
+        stored = "fp32" if args.precision == "auto" else args.precision
+        return str(random_bundle(workdir, stored).resolve())
     if args.model is None:
         from ..models.default import default_model_path
 
@@ -318,7 +314,7 @@ def _model_path(args: argparse.Namespace, workdir: Path) -> str:
 
 
 def _check_options(args: argparse.Namespace) -> tuple[list[int], list[int]]:
-    """Validated (lengths, repeats); resolves ``args.precision`` for ``args.device``."""
+    """Validated (lengths, repeats)."""
     lengths = [int(n) for n in args.frames.split(",") if n.strip()]
     if not lengths or min(lengths) < 1:
         raise ValueError(f"--frames takes positive comma-separated integers, got {args.frames!r}")
@@ -329,12 +325,11 @@ def _check_options(args: argparse.Namespace) -> tuple[list[int], list[int]]:
     if len(repeats) != len(lengths) or min(repeats) < 1:
         raise ValueError(f"--repeat takes one positive integer or one per N, got {args.repeat!r}")
     check_device(args.device)
-    args.precision = precision_name(args.precision, args.device)
-    default_run = args.device == "cpu" and args.precision == "fp32"
+    default_run = args.device == "cpu" and args.precision in ("auto", "fp32")
     if args.against is not None and not default_run and not _child_reads_env(args.against):
         raise ValueError(
-            f"--against: {args.against} predates --device and --precision (its child runs on the CPU in fp32); "
-            "compare with --device cpu --precision fp32"
+            f"--against: {args.against} predates --device and --precision (its child runs on the CPU with its "
+            "own default precision); compare with --device cpu --precision auto"
         )
     return lengths, repeats
 

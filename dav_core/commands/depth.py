@@ -33,7 +33,11 @@ def register(subparsers) -> None:
         help=f"comma-separated outputs from {', '.join(OUTPUT_FORMATS)} (default png16,mp4)",
     )
     p.add_argument(
-        "--window", type=int, default=8, help="interpolation window incl. both keyframes (default 8)"
+        "--window",
+        type=int,
+        default=0,
+        help="interpolation window incl. both keyframes; 0 (default): the model's own (8 for the bundled "
+        "model, 16 for the published one)",
     )
     p.add_argument("--overlap", type=int, default=0, help="frames shared by neighbouring windows (default 0)")
     add_keyframe_options(p)
@@ -81,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
     source = FileSource(args.input, start=args.start, stop=args.stop, stride=args.stride)
     if source.num_frames == 0:
         raise ValueError(f"no frames selected from {args.input} (start={args.start}, stop={args.stop})")
-    settings.plan(source.num_frames)  # validates the schedule before the model loads
+    if settings.window:  # 0 is the model's own: checked once the model is loaded
+        settings.plan(source.num_frames)  # validates the schedule before the model loads
     prepare_output_folder(args.output, "--output")
     model = load_model(args)
     with tqdm(total=1, unit="pass", disable=args.no_progress, file=sys.stderr, desc="depth") as bar:

@@ -55,8 +55,9 @@ def register(subparsers) -> None:
         "--window-frames",
         dest="window",
         type=int,
-        default=8,
-        help="interpolation window of `keyframes` and window length of `windows` (default 8)",
+        default=0,
+        help="interpolation window of `keyframes` and window length of `windows`; 0 (default): the model's "
+        "own (8 for the bundled model, 16 for the published one)",
     )
     add_keyframe_options(p)
     p.add_argument(
@@ -244,8 +245,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--steps must be in 1..50, got {args.steps}")
     if args.max_clips is not None and args.max_clips < 1:
         raise ValueError(f"--max-clips must be >= 1, got {args.max_clips}")
-    if args.window < 2:
-        raise ValueError(f"--window must be >= 2, got {args.window}")
+    if args.window != 0 and args.window < 3:
+        raise ValueError(f"--window must be 0 (the model's own) or >= 3, got {args.window}")
     if args.max_resolution is not None and args.max_resolution != 0 and args.max_resolution < 64:
         raise ValueError(f"--max-resolution must be 0 (the model's own) or >= 64, got {args.max_resolution}")
     if not 0 <= args.min_depth < args.max_depth:
@@ -279,7 +280,9 @@ def run(args: argparse.Namespace) -> int:
     )
 
     model = load_model(args)
-    logger.info("%d clip(s), methods %s", len(paths), methods)
+    settings = settings.for_model(model)
+    args.window = settings.window  # the `windows` baseline uses the same length; reported as run
+    logger.info("%d clip(s), methods %s, window %d", len(paths), methods, settings.window)
 
     clips: list[dict] = []
     skipped: list[dict] = []

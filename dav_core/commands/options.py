@@ -19,6 +19,12 @@ def add_model_options(p: argparse.ArgumentParser, required: bool = False) -> Non
     p.add_argument("--model", required=required, help=f"model folder, bundle .safetensors or hub id{default}")
     p.add_argument("--precision", default="auto", choices=PRECISIONS, help="model precision (default auto)")
     p.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda, cuda:1, mps ...")
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the UNets and the VAE (slow first calls, then faster on GPUs; needs a C++ "
+        "compiler on the CPU)",
+    )
 
 
 def load_model(args: argparse.Namespace):
@@ -26,11 +32,13 @@ def load_model(args: argparse.Namespace):
     import torch
 
     from ..models.default import default_model_path
-    from ..models.loading import load_dav, resolve_dtype
+    from ..models.loading import load_dav
 
     device = resolve_device(args.device, torch)
     path = args.model or default_model_path()
-    model = load_dav(path, dtype=resolve_dtype(args.precision, device), device=device)
+    model = load_dav(path, dtype=args.precision, device=device)
+    if getattr(args, "compile", False):
+        model.compile()
     logger.info("model %s on %s (%s)", path, device, model.dtype)
     return model
 

@@ -169,7 +169,7 @@ def stream_depth(
             decode chunks needed only for them are not computed. Every other frame is identical to
             a full run, since each keyframe pass and window draws its own noise stream.
     """
-    settings = LongVideoSettings() if settings is None else settings
+    settings = (LongVideoSettings() if settings is None else settings).for_model(model)
     skip = frozenset(skip_frames)
     prepared = _prepare(model, frames, settings, num_frames, hooks)
     plan = prepared.plan

@@ -3,7 +3,7 @@
 A stage's peak is the weights of every component (all three stay on the device for a run) plus the
 live tensors of its largest call:
 
-    encode     one VAE encode call of ``n`` frames [n,3,ph,pw]
+    encode     one VAE encode call of a ``n``-frame chunk: ``encode_batch_size(n, n)`` frames [b,3,ph,pw]
     keyframes  one UNet step over a keyframe pass of ``n`` frames [1,n,8,h,w]
     windows    one interpolation UNet step over ``n`` windows of ``length`` frames [n,L,16,h,w]
     decode     one VAE decode call of ``n`` latent frames [n,4,h,w] (the temporal decoder mixes them)
@@ -25,7 +25,7 @@ import torch
 from ..decoding import images_to_disparity
 from ..denoise import denoise_latents
 from ..models.loading import COMPONENT_CLASSES, DEFAULT_SCHEDULER_CONFIG, DAVModel
-from ..models.vae import decode_latents, encode_frames
+from ..models.vae import decode_latents, encode_batch_size, encode_frames, float32_output
 from .trace import fake_module, traced_peak
 
 STAGES = ("encode", "keyframes", "windows", "decode")
@@ -70,7 +70,8 @@ class ModelSpec:
         config = getattr(self, name)
         if config is None:
             raise ValueError(f"this model has no {name}")
-        return fake_module(COMPONENT_CLASSES[name], json.loads(config), self.dtype)
+        module = fake_module(COMPONENT_CLASSES[name], json.loads(config), self.dtype)
+        return float32_output(module) if name == "vae" else module  # as DAVModel has it
 
     @property
     def components(self) -> tuple[str, ...]:
@@ -100,7 +101,8 @@ def stage_call(module, stage: str, n: int, size: tuple[int, int], length: int = 
     ph, pw = size
     h, w = ph // LATENT_SCALE, pw // LATENT_SCALE
     if stage == "encode":
-        return lambda: encode_frames(module, make(n, 3, ph, pw), n, fixed_batch=True)  # [n,4,h,w]
+        batch = encode_batch_size(n, n)  # what a chunk_size of n encodes per call
+        return lambda: encode_frames(module, make(batch, 3, ph, pw), batch, fixed_batch=True)  # [b,4,h,w]
     if stage == "decode":
         return lambda: images_to_disparity(decode_latents(module, make(n, 4, h, w)))  # [n,ph,pw]
     if stage not in STAGES:
@@ -150,6 +152,7 @@ def activation_bytes(
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
     length = length if stage == "windows" else 0
+    n = encode_batch_size(n, n) if stage == "encode" else n  # a chunk is encoded in fixed small batches
     intercept, slope = _activation_line(spec, stage, tuple(size), length, device_type)
     return int(max(0.0, intercept + slope * n))
 

@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass, replace
 
 from ..depth import model_resolution
-from ..longvideo.settings import LongVideoSettings
+from ..longvideo.settings import PUBLISHED_WINDOW, LongVideoSettings
 from ..models.loading import DAVModel
 from ..resize import FrameGeometry
 from .budget import GIB, format_bytes, free_memory, parse_memory
@@ -28,7 +28,7 @@ from .estimate import ModelSpec, stage_peak
 logger = logging.getLogger(__name__)
 
 MARGIN = 0.15  # allocator rounding and fragmentation, kernel workspaces, the CUDA context
-MEMORY_FIELDS = ("chunk_size", "window_batch", "max_keyframes_per_pass")  # what a plan sets
+MEMORY_FIELDS = ("chunk_size", "window_batch", "max_keyframes_per_pass", "window")  # what a plan sets
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class MemoryPlan:
     max_keyframes_per_pass: int
     peaks: dict[str, int]
     fits: bool
+    window: int = PUBLISHED_WINDOW  # the interpolation window the windows peak is for
 
     @property
     def usable(self) -> int:
@@ -56,7 +57,7 @@ class MemoryPlan:
         peaks = ", ".join(f"{stage} {format_bytes(b)}" for stage, b in self.peaks.items())
         return (
             f"memory budget {format_bytes(self.budget)} at {pw}x{ph}: chunk_size {self.chunk_size}, window_batch "
-            f"{self.window_batch}, keyframes per pass {self.max_keyframes_per_pass} (estimated peaks: {peaks}; "
+            f"{self.window_batch} of {self.window} frames, keyframes per pass {self.max_keyframes_per_pass} (estimated peaks: {peaks}; "
             f"weights {format_bytes(self.weights)})"
         )
 
@@ -77,17 +78,27 @@ def plan_memory(
     budget: int,
     settings: LongVideoSettings | None = None,
     device_type: str = "cuda",
+    lower_window: bool = False,
 ) -> MemoryPlan:
     """The largest sizes up to ``settings``' (default: the defaults) whose stages fit ``budget`` bytes at
-    the padded frame size, estimated for a ``device_type`` device.
+    the padded frame size, estimated for a ``device_type`` device. ``lower_window``: when one window
+    does not fit, shorter interpolation windows may be used too (for a window the user did not set).
 
     When even the smallest sizes do not fit, they are returned with ``fits`` False.
     """
     settings = LongVideoSettings() if settings is None else settings
     usable = budget * (1 - MARGIN)
+    window = settings.window or PUBLISHED_WINDOW  # callers with a model pass settings.for_model(model)
+    if lower_window:  # the longest window whose single-window batch fits (the shortest if none does)
+        windows = [w for w in ladder(window) if w >= 3 + settings.overlap]
+
+        def one_window_fits(length: int) -> bool:
+            return stage_peak(spec, "windows", 1, padded_size, length, device_type) <= usable
+
+        window = next((w for w in windows if one_window_fits(w)), windows[-1])
 
     def peak(stage: str, n: int) -> int:
-        return stage_peak(spec, stage, n, padded_size, settings.window, device_type)
+        return stage_peak(spec, stage, n, padded_size, window, device_type)
 
     def largest(limit: int, stages: tuple[str, ...], floor: int = 1) -> tuple[int, bool]:
         candidates = [n for n in ladder(limit) if n >= floor]
@@ -114,6 +125,7 @@ def plan_memory(
         max_keyframes_per_pass=keyframes,
         peaks=peaks,
         fits=chunk_fits and key_fits and batch_fits,
+        window=window,
     )
 
 
@@ -141,6 +153,8 @@ def fit_settings(
     and relies on the out-of-memory retry.
     """
     value = parse_memory(memory, name)
+    own_window = settings.window == 0  # the model's own window may be shortened to fit; a set one is not
+    settings = settings.for_model(model)
     if value == "off":
         return settings, None
     spec = ModelSpec.from_model(model)
@@ -150,7 +164,7 @@ def fit_settings(
     else:
         budget = value
     size = frames.padded_size if isinstance(frames, FrameGeometry) else padded_size(model, *frames, settings)
-    plan = plan_memory(spec, size, budget, settings, model.device.type)
+    plan = plan_memory(spec, size, budget, settings, model.device.type, lower_window=own_window)
     if not plan.fits:
         need = max(plan.peaks.values()) / (1 - MARGIN)
         message = (

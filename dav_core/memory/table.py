@@ -3,7 +3,8 @@
     python -m dav_core.memory.table CONFIGS [--precision fp16] [--budgets 8,12,16,24]
 
 CONFIGS is a model folder (``unet/config.json``, ``vae/config.json``, ...) or a JSON file with a
-``config`` per component, like ``full_size_state_dict_manifest.json``: no weights are needed.
+``config`` per component, like ``full_size_state_dict_manifest.json``: no weights are needed. The
+settings are the defaults of ``dav depth`` with the published model's interpolation window.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..longvideo.settings import LongVideoSettings
 from ..models.loading import DTYPES
 from ..resize import FrameGeometry
 from .budget import GIB, format_bytes
@@ -34,17 +36,18 @@ def read_configs(path: Path) -> dict[str, dict]:
 
 def table(spec: ModelSpec, budgets: list[int], cases=CASES) -> str:
     lines = [
-        "| input | model works at | budget | chunk_size | window_batch | keyframes per pass | estimated peak |",
-        "|---|---|---|---|---|---|---|",
+        "| input | model works at | budget | chunk_size | window | window_batch | keyframes per pass | estimated peak |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for height, width, long_side in cases:
         size = FrameGeometry.plan(height, width, long_side).padded_size
         for budget in budgets:
-            plan = plan_memory(spec, size, budget * GIB)
-            sizes = f"{plan.chunk_size} | {plan.window_batch} | {plan.max_keyframes_per_pass}"
+            own = LongVideoSettings(window=0)  # the model's window, shortened where it does not fit
+            plan = plan_memory(spec, size, budget * GIB, own, lower_window=True)
+            sizes = f"{plan.chunk_size} | {plan.window} | {plan.window_batch} | {plan.max_keyframes_per_pass}"
             peak = format_bytes(max(plan.peaks.values()))
             if not plan.fits:
-                sizes, peak = "– | – | –", f"does not fit (smallest sizes: {peak})"
+                sizes, peak = "– | – | – | –", f"does not fit (smallest sizes: {peak})"
             lines.append(f"| {width}×{height} | {size[1]}×{size[0]} | {budget} GB | {sizes} | {peak} |")
     return "\n".join(lines)
 

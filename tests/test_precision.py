@@ -25,7 +25,7 @@ LARGE = loading.FAST_BF16_MIN_PARAMETERS
         ("cuda", False, 10, torch.float16),
         ("cuda", True, LARGE, torch.float16),
         ("cpu", True, LARGE, torch.bfloat16),
-        ("cpu", True, LARGE - 1, torch.float32),  # small models run slower in bf16 on the CPU
+        ("cpu", True, LARGE - 1, torch.float32),  # small models stay fp32: same output on every CPU
         ("cpu", True, None, torch.float32),  # size unknown: the safe choice
         ("cpu", False, LARGE, torch.float32),  # no native bf16: emulated, slower than fp32
         ("mps", True, LARGE, torch.float32),

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dav_core.cli import main
-from dav_core.commands.evaluate import METHODS, parse_methods, score_prediction
+from dav_core.commands.evaluate import METHODS, ground_truth_tae, parse_methods, score_prediction
 from dav_core.synthetic import SyntheticClip, generate_clip, load_clip, write_clip
 from dav_core.synthetic.dataset import clip_dirname
 
@@ -62,6 +62,15 @@ def test_score_perfect_and_inconsistent_predictions(dataset):
     assert one["tae"] is None and one["abs_rel"] < 1e-5
 
 
+def test_ground_truth_tae_is_the_tae_of_exact_depth(dataset):
+    """The floor reported beside every TAE: what exact depth scores on the same clip."""
+    clip = load_clip(dataset / clip_dirname(0))
+    floor = ground_truth_tae(clip)
+    exact = score_prediction(_perfect_disparity(clip), clip.depth, clip.valid, clip.intrinsics, clip.poses)
+    assert floor is not None and 0 < floor < 2.0
+    assert floor == pytest.approx(exact["tae"], rel=1e-3)  # exact disparity aligns to the GT itself
+
+
 def test_eval_command_all_methods(dataset, tiny_dav_dir, tmp_path, capsys):
     out = tmp_path / "eval.json"
     argv = ["eval", "--model", str(tiny_dav_dir), "--data", str(dataset), "--json", str(out)]
@@ -77,6 +86,7 @@ def test_eval_command_all_methods(dataset, tiny_dav_dir, tmp_path, capsys):
     assert [c["name"] for c in report["clips"]] == [clip_dirname(0), clip_dirname(1)]
     for clip in report["clips"]:
         assert clip["frames"] == 12 and clip["size"] == [64, 64]
+        assert 0 <= clip["gt_tae"] < 2.0  # the exact depth's own TAE on the clip
         for method in METHODS:
             _check_scores(clip["results"][method])
             assert clip["results"][method]["fps"] > 0
@@ -86,6 +96,17 @@ def test_eval_command_all_methods(dataset, tiny_dav_dir, tmp_path, capsys):
         assert mean["clips"] == 2 and mean["frames"] == 24 and mean["fps"] > 0
         expected = np.mean([c["results"][method]["abs_rel"] for c in report["clips"]])
         assert mean["abs_rel"] == pytest.approx(expected)
+        assert mean["gt_tae"] == pytest.approx(np.mean([c["gt_tae"] for c in report["clips"]]))
+    families = report["families"]
+    assert sorted(families) == sorted({c["scene_type"] for c in report["clips"]})
+    for family, means in families.items():
+        members = [c for c in report["clips"] if c["scene_type"] == family]
+        for method in METHODS:
+            assert means[method]["clips"] == len(members)
+            expected = np.mean([c["results"][method]["tae"] for c in members])
+            assert means[method]["tae"] == pytest.approx(expected)
+    if len(families) > 1:
+        assert "per scene family" in table
 
 
 def test_eval_command_subset(dataset, tiny_dav_dir, tmp_path, capsys):

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.usefixtures("single_thread")
 
 FRAMES = 40
 # steps, seed, max resolution, window, keyframes per pass: 40 frames -> several keyframe passes and windows
-CLI_SETTINGS = ["--steps", "1", "--seed", "3", "--max-resolution", "64", "--keyframes-per-pass", "4"]
+CLI_SETTINGS = ["--steps", "1", "--seed", "3", "--max-resolution", "64", "--window", "8", "--keyframes-per-pass", "4"]
 
 
 def write_clip(path: Path, count: int = FRAMES, size: int = 64) -> None:

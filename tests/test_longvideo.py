@@ -142,6 +142,8 @@ def cli(tmp_path, video, *extra):
             "64",
             "--keyframes-per-pass",
             "8",
+            "--window",
+            "8",
             "--no-progress",
             *extra,
         ]

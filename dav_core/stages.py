@@ -97,13 +97,12 @@ def encode_video(
     the model sees (0: the model's own; None: no limit).
     """
     DepthSettings(max_resolution=max_resolution, chunk_size=chunk_size)  # validates both
-    num_frames, _ = _frame_chunks(frames, chunk_size)  # validates the frames
+    num_frames, frames = _checked_frames(frames)
     batch = encode_batch_size(chunk_size, num_frames)  # as the streaming reader batches
     read = batch * max(1, chunk_size // batch)  # frames converted at a time: whole batches, no padding
-    num_frames, chunks = _frame_chunks(frames, read)
     progress = hooks.progress(-(-num_frames // read))
     geometry, latents = None, []
-    for chunk in chunks:  # converted chunk by chunk: a long clip is not copied whole
+    for chunk in _frame_chunks(frames, read):  # converted chunk by chunk: a long clip is not copied whole
         video = frames_to_tensor(chunk)  # [n,3,H,W] in [-1,1]; validates shape and values
         if geometry is None:
             min_size = MIN_SINGLE_FRAME_SIZE if num_frames == 1 else 0
@@ -114,22 +113,27 @@ def encode_video(
     return VideoLatents(torch.cat(latents), geometry, id(model), model_name(model))
 
 
-def _frame_chunks(frames, chunk_size: int) -> tuple[int, Iterator]:
-    """(frame count, chunks of up to ``chunk_size`` frames [n,H,W,3]) of an array or a FrameSource."""
+def _checked_frames(frames) -> tuple[int, FrameSource | torch.Tensor]:
+    """(frame count, the frames as a FrameSource or a tensor [N,H,W,3]); raises for no or misshapen frames."""
     if isinstance(frames, FrameSource):
         if not frames.num_frames:
             raise ValueError("frames is empty: at least one frame is needed")
-
-        def read() -> Iterator[np.ndarray]:
-            stream = (frame for _, frame in frames.frames())
-            while group := list(itertools.islice(stream, chunk_size)):
-                yield np.stack(group)  # [n,H,W,3]
-
-        return frames.num_frames, read()
+        return frames.num_frames, frames
     frames = torch.as_tensor(frames)  # [N,H,W,3] in [0,1]
     if frames.ndim != 4 or frames.shape[0] == 0:
         frames_to_tensor(frames)  # raises the shape or emptiness error
-    return frames.shape[0], (frames[start : start + chunk_size] for start in range(0, frames.shape[0], chunk_size))
+    return frames.shape[0], frames
+
+
+def _frame_chunks(frames: FrameSource | torch.Tensor, chunk_size: int) -> Iterator:
+    """Chunks of up to ``chunk_size`` frames [n,H,W,3] of checked frames (a file is read as it goes)."""
+    if isinstance(frames, FrameSource):
+        stream = (frame for _, frame in frames.frames())
+        while group := list(itertools.islice(stream, chunk_size)):
+            yield np.stack(group)  # [n,H,W,3]
+        return
+    for start in range(0, frames.shape[0], chunk_size):
+        yield frames[start : start + chunk_size]
 
 
 @torch.inference_mode()

@@ -143,10 +143,7 @@ def ground_truth_tae(clip, max_depth: float = 80.0, min_depth: float = 1e-3) -> 
         return None
     depth = torch.as_tensor(clip.depth).float()
     mask = build_valid_mask(depth, torch.as_tensor(clip.valid).bool(), min_depth=min_depth, max_depth=max_depth)
-    safe = torch.where(mask, depth, torch.ones_like(depth))  # invalid pixels are masked out of the TAE
-    return temporal_alignment_error(
-        safe, torch.as_tensor(clip.intrinsics), torch.as_tensor(clip.poses), mask
-    )
+    return temporal_alignment_error(depth, torch.as_tensor(clip.intrinsics), torch.as_tensor(clip.poses), mask)
 
 
 # ---------------------------------------------------------------------------------------------- methods

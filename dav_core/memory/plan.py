@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass, replace
 
 from ..depth import model_resolution
-from ..longvideo.settings import PUBLISHED_WINDOW, LongVideoSettings
+from ..longvideo.settings import LongVideoSettings, model_window
 from ..models.loading import DAVModel
 from ..resize import FrameGeometry
 from .budget import GIB, format_bytes, free_memory, parse_memory
@@ -43,7 +43,7 @@ class MemoryPlan:
     max_keyframes_per_pass: int
     peaks: dict[str, int]
     fits: bool
-    window: int = PUBLISHED_WINDOW  # the interpolation window the windows peak is for
+    window: int  # the interpolation window the windows peak is for
 
     @property
     def usable(self) -> int:
@@ -88,7 +88,7 @@ def plan_memory(
     """
     settings = LongVideoSettings() if settings is None else settings
     usable = budget * (1 - MARGIN)
-    window = settings.window or PUBLISHED_WINDOW  # callers with a model pass settings.for_model(model)
+    window = model_window(settings.window, None)  # callers with a model pass settings.for_model(model)
     if lower_window:  # the longest window whose single-window batch fits (the shortest if none does)
         windows = [w for w in ladder(window) if w >= 3 + settings.overlap]
 

@@ -63,11 +63,12 @@ def test_scene_sampling_is_deterministic_and_varied():
     kinds = {sample_clip(s, 4, 16, 16).scene.scene_type for s in range(16)}
     assert kinds == set(SCENE_TYPES)
     assert not np.array_equal(sample_clip(8, 12, 32, 32).track.c2w, a.track.c2w)
-    # every scene type has moving objects and a moving (or panning) camera
+    # every scene type has moving objects and a moving (or panning) camera, unless it is on a tripod
     for st in SCENE_TYPES:
         spec = sample_clip(3, 8, 16, 16, scene_type=st)
         assert any(p.motion is not None for p in spec.scene.primitives), st
-        assert not np.allclose(spec.track.c2w[0], spec.track.c2w[-1]), st
+        moving = not np.allclose(spec.track.c2w[0], spec.track.c2w[-1])
+        assert moving or spec.trajectory["kind"] == "static", st
 
 
 def test_rendering_is_deterministic(renderer, clip):

@@ -1,5 +1,5 @@
 """Golden hashes of generated synthetic clips: any change to the random draws or to the scene construction
-of a scene family (room, corridor, street, terrain) changes a hash here.
+of a scene family (room, corridor, street, terrain, tabletop, outdoor) changes a hash here.
 
 The scene-description hashes cover everything :func:`sample_clip` returns (primitives with their shapes,
 poses, materials, motions and meshes; lights; environment; bounds; scene info; camera poses, times,
@@ -26,33 +26,41 @@ DECIMALS = 6
 
 # (scene type, seed) -> sha256 of the scene description of sample_clip(seed, 8, 32, 32, scene_type)
 SCENE_GOLDEN = {
-    ("room", 1): "f7fb57cf0be6be8419804bcbdd5cef1312811e69db4af62d21db3fde96678062",
-    ("room", 11): "827113016df13a455130afabff10e00e4aa06606b06400aafd3f08744560c62b",
-    ("corridor", 2): "020160df467b675172cc3f0221da7efea01b1269ecc964137123a850860bb270",
-    ("corridor", 12): "296956c712ee09894132450cd9121612924321d971a6ee8c90467ff744390b4e",
-    ("street", 3): "4b08fd17878b098662c8cd81e036ad1f2b7f92cb09a99f1832fe11141728595e",
-    ("street", 13): "eb704b9b445102127ac922a1b8899c33cd06867a9d8858c3deb8024bc03a49b5",
-    ("terrain", 4): "bfa92cbe981e6727e0df47b0886935cd63ec09037145419e995a63ad6a8facee",
-    ("terrain", 14): "5489d608e9887a55dd51e31a143fb409ea4261ad63b4388ddbb61101ed7f5569",
+    ("room", 1): "9616fe4e60418512bf82149f487e73ee6bc1627307d97961d19a2d34becfaf22",
+    ("room", 11): "1398585c267e8db72deb20bbcc5fa7a25ad7013f8ac7cce78a2db2fdf7fae0cd",
+    ("corridor", 2): "c35fa5a303873a0709460c631783e7701062a0e66eab4ef69bfd7a9cb93f6414",
+    ("corridor", 12): "b8c9f8e4d53c04c71adaf1d06dde89e20a7dda3bc5644e70d459d76739d8c439",
+    ("street", 3): "1cc532b338020971f1b42adbc717409ff6755d9245b50a87d94b8b4f42a13fb6",
+    ("street", 13): "18361dc962c11669adb96e6b695bc156467d574ded2642a8097d74290d093bf3",
+    ("terrain", 4): "1eebf82146986f9497151fd9e7c9dbc16153c44f89386c2230ac1a0dbf7f1958",
+    ("terrain", 14): "0bf2aa0112cb605909c518f9f69d48076d915ab82fa5b1621e87878a62f67781",
+    ("tabletop", 5): "c29c5925f3462e51233eeaee7babd2d378bd2d6587d8dd0199453f2184eb7f37",
+    ("tabletop", 15): "572cebebba7624426611f3711fafd1bcba44bd2cf1d670dff1f68c6f6391b5e6",
+    ("outdoor", 6): "3d57a5298bbd2f66479ddf5e4fba34127fa67031bb54f96cac20b39cca570144",
+    ("outdoor", 16): "d262c34941629e72085582f6734189f1a8f3cf140ac8eec4df85351966cae84c",
 }
 
 # one digest over many seeds per family (and over the random choice of family and clip length), so that
-# rarely taken branches (drone cameras, flying movers, parked cars, ...) are covered too
+# rarely taken branches (drone and static cameras, flying movers, parked cars, ...) are covered too
 SWEEP_SEEDS = range(24)
 SWEEP_GOLDEN = {
-    "room": "098178b521fe4656dc35f48a9805c4a75fdc3a5f0b9d432b2cbbec7a6c6cee37",
-    "corridor": "6f20a4d61588d5df2b4829207d42efadcd7ffba7e9c3b34e79e1ef22aba3fb2a",
-    "street": "89d23c0c1944e1daa2d6dfe85ca4da2cd9e5f3ba889f41581fb0a63735d5e71d",
-    "terrain": "d9a0a1736554fa8d2daf43c330443d88aaec79a08a610a8d4ebb94d45d56da25",
-    None: "beb7a5126ab37d3d182de037ba4066fef6991866164944956301f63e3335c803",
+    "room": "21e253be2afb5abab856770739cae24a701b97aa2ccdafafb10ec8733cfa22df",
+    "corridor": "c2f2e12785e2b45b4e132dacf42eb42202fb1318f87361282c842ff6beb3fba5",
+    "street": "db391b663f518205c4447bfbdac11cd1bb3311213b785f9c7ad1bd470e31b1f1",
+    "terrain": "bfd6570a5217c00bcd05d64a79aa8c3f4a86dbc710d1ffaab034a9252164e3b4",
+    "tabletop": "4c65938783ab7f8af48ce873069d439141e59e255ff54472ff185f8decd4cb3d",
+    "outdoor": "ef1535138d7966fd8a40bdf280b6df29a24f41f6cb79f082e654bc579e9d49fc",
+    None: "a8884c602d41c549299bbd7b90fc1e62aa7acea8f0a02856356199d6c5509b78",
 }
 
 # (scene type, seed) -> sha256 of the ray-cast clip render_clip(sample_clip(seed, 4, 32, 32, scene_type))
 RENDER_GOLDEN = {
-    ("room", 1): "262afe3f3e921e2f746abd6069bbd6f69a746e4bb66ddf9ba926597e94584ed5",
-    ("corridor", 2): "b3024ecbd41164a2bb1f004dae24e2e87313b0d55ac5a6b487055dc77e16301d",
-    ("street", 3): "2300ac4a8e821b282ae231c2cb6df9dfea3f851787e4ad59a1251c6e8b31ba68",
-    ("terrain", 4): "5fd5348ef8bc47ac6a24563cd18fdf914e096a059c98fd1904185e14b7e70d37",
+    ("room", 1): "246371b4fd3b596e3b57c414ea37ebf8d824b873abdd43d3800ac9d9d387d80f",
+    ("corridor", 2): "725d2003cdf59bdcd95c3964faee91cfc47060a744d9393141258f6ea3ea93aa",
+    ("street", 3): "caaeac37fae73706954f9ac821e30e25e7b07719b39f1fff5e1cdebf415ac6ec",
+    ("terrain", 4): "3334ad8ec44ea7872b60cdfd882504118f29bebb9918c6a293f52f62382476c7",
+    ("tabletop", 5): "d67affe2af106021e8bb6d4ce8d847ed915f4d056af32bd829233e92df047f65",
+    ("outdoor", 6): "3d1cd50b13021348ec25329b692373f0480d338695e11d93a587816d8e856e1c",
 }
 
 

@@ -14,12 +14,13 @@ from dav_core.synthetic import (
     Material,
     Primitive,
     Scene,
+    create_renderer,
     gl_unavailable_reason,
     intrinsics_from_fov,
     look_at,
     sample_clip,
 )
-from dav_core.synthetic.camera import pixel_rays
+from dav_core.synthetic.camera import intrinsics_off_centre, pixel_rays
 from dav_core.synthetic.raycast import RaycastRenderer
 from dav_core.synthetic.scene import make_pose, quad_pose, yaw
 
@@ -152,6 +153,39 @@ def test_sphere_depth_matches_analytic(renderer):
     assert not res.valid[0][disc < -0.05 * a].any()  # sky around the ball is invalid
 
 
+def _off_centre_track(H=48, W=64):
+    K = intrinsics_off_centre(W, H, 60.0, 0.07, -0.06)
+    assert K[0, 2] == pytest.approx(31.5 + 0.07 * W) and K[1, 2] == pytest.approx(23.5 - 0.06 * H)
+    return CameraTrack(K, look_at((0, 0, 0), (0, 0, 1))[None], np.zeros(1), H, W)
+
+
+def test_off_centre_principal_point_depth(renderer):
+    # tilted plane: its depth per pixel depends on where K puts each pixel's ray
+    track = _off_centre_track()
+    p0, rot = np.array([0.3, -0.2, 3.0]), yaw(math.radians(25))
+    quad = Primitive("quad", (30.0, 30.0), make_pose(rot, p0), Material("gravel", uv_tile=0.7))
+    res = renderer.render(_scene([quad]), track)
+    d_world = pixel_rays(track.K, 48, 64) @ track.c2w[0, :3, :3].T
+    expected = (p0 @ rot[:, 2]) / (d_world @ rot[:, 2])
+    assert res.valid.all()
+    np.testing.assert_allclose(res.depth[0], expected, atol=1e-4)
+
+
+def test_off_centre_principal_point_projection(renderer):
+    # a quad whose corner projects to (u, v) = (20.3, 30.6): it covers exactly the pixel centres beyond it
+    track = _off_centre_track()
+    K, z = track.K, 2.0
+    xc, yc = (20.3 - K[0, 2]) * z / K[0, 0], (30.6 - K[1, 2]) * z / K[1, 1]  # camera frame
+    # camera looks along world +z with y up: world x = -camera x, world y = -camera y
+    near = Primitive("quad", (5.0, 5.0), quad_pose((-(xc + 5), -(yc + 5), z), (-1, 0, 0), (0, -1, 0)))
+    back = Primitive("quad", (40.0, 40.0), quad_pose((0, 0, 9.0), (-1, 0, 0), (0, -1, 0)), Material("brick"))
+    res = renderer.render(_scene([near, back]), track)
+    v, u = np.mgrid[0:48, 0:64]
+    expected = (u > 20.3) & (v > 30.6)
+    np.testing.assert_array_equal(res.depth[0] < 5.0, expected)
+    np.testing.assert_allclose(res.depth[0][expected], z, atol=1e-4)
+
+
 def _edge_mask(depth: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """Pixels next to a depth discontinuity or a validity change (3x3 neighbourhood)."""
     H, W = depth.shape
@@ -199,8 +233,20 @@ def test_gl_and_raycast_agree_on_shared_scene(gl, rc):
     assert np.abs(a.rgb.astype(int) - b.rgb.astype(int)).mean() < 4.0
 
 
-@pytest.mark.parametrize("scene_type", ["room", "street", "terrain"])
+@pytest.mark.parametrize("scene_type", ["room", "street", "terrain", "tabletop", "outdoor"])
 def test_gl_and_raycast_agree_on_generated_scenes(gl, rc, scene_type):
     spec = sample_clip(11, 2, 48, 64, scene_type=scene_type)
     a, b = gl.render(spec.scene, spec.track), rc.render(spec.scene, spec.track)
     _compare(a, b)
+
+
+def test_gl_renderer_still_renders_after_another_was_made_and_closed(gl):
+    """Each render makes its own context current (another renderer in the same process once left the
+    first one drawing garbage)."""
+    spec = sample_clip(5, 3, 32, 32)
+    before = gl.render(spec.scene, spec.track)
+    other = create_renderer("gl")
+    other.render(spec.scene, spec.track)
+    other.close()
+    after = gl.render(spec.scene, spec.track)
+    assert np.array_equal(before.rgb, after.rgb) and np.array_equal(before.depth, after.depth)

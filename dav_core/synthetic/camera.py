@@ -21,6 +21,17 @@ def intrinsics_from_fov(width: int, height: int, fov_x_deg: float) -> np.ndarray
     return np.array([[fx, 0.0, (width - 1) / 2], [0.0, fx, (height - 1) / 2], [0.0, 0.0, 1.0]])
 
 
+def intrinsics_off_centre(
+    width: int, height: int, fov_x_deg: float, cx_offset: float = 0.0, cy_offset: float = 0.0
+) -> np.ndarray:
+    """Like :func:`intrinsics_from_fov` with the principal point moved by ``cx_offset * width`` and
+    ``cy_offset * height`` pixels from the image centre (fractions of the image size, signed)."""
+    K = intrinsics_from_fov(width, height, fov_x_deg)
+    K[0, 2] += cx_offset * width
+    K[1, 2] += cy_offset * height
+    return K
+
+
 def look_at(eye, target, up=(0.0, 1.0, 0.0)) -> np.ndarray:
     """Camera-to-world pose (OpenCV axes) at ``eye`` looking at ``target`` with world ``up`` above."""
     eye = np.asarray(eye, np.float64)
@@ -63,7 +74,7 @@ class CameraTrack:
 
 # ------------------------------------------------------------------------------------------ trajectories
 
-TRAJECTORIES = ("orbit", "dolly", "pan", "tracking")
+TRAJECTORIES = ("orbit", "dolly", "pan", "tracking", "static")
 
 
 def _smooth_noise(
@@ -117,6 +128,31 @@ def _sane_targets(eyes: np.ndarray, targets: np.ndarray, min_dist: float, pitch_
     return out
 
 
+def _static_path(rng, times, center, radius, eye_height, clamp, look_h, heading):
+    """Tripod: fixed eye, fixed view or (40 %) a very slow pan of 0.01-0.05 rad/s."""
+    T = len(times)
+    if heading is None:
+        r = radius * rng.uniform(0.45, 0.95)
+        a0 = rng.uniform(0, 2 * np.pi)
+        eye = center + r * np.array([math.sin(a0), 0.0, math.cos(a0)])
+    else:
+        eye = center + rng.normal(0, 0.2 * radius, 3) * np.array([1, 0, 1])
+    eyes = np.tile(eye, (T, 1))
+    eyes[:, 1] = eye_height(eyes[:, [0, 2]])
+    if clamp is not None:
+        eyes = clamp(eyes)
+    if heading is None:
+        target = np.array([center[0], look_h, center[2]]) + rng.normal(0, 0.3, 3) * np.array([1, 0.3, 1])
+        fwd = target - eyes[0]
+    else:
+        h = heading + rng.normal(0, 0.25)
+        fwd = np.array([math.sin(h), math.tan(rng.uniform(-0.25, 0.05)), math.cos(h)]) * 5.0
+    omega = rng.uniform(0.01, 0.05) * rng.choice([-1, 1]) if rng.random() < 0.4 else 0.0
+    rot = [axis_angle(np.array([0.0, 1.0, 0.0]), omega * (t - times[0])) for t in times]
+    targets = eyes + np.stack([r @ fwd for r in rot])
+    return eyes, targets, omega
+
+
 def make_trajectory(
     kind: str,
     rng: np.random.Generator,
@@ -133,6 +169,7 @@ def make_trajectory(
     min_dist: float = 1.5,
     pitch_range: tuple[float, float] = (-35.0, 20.0),
     look_ahead: float = 0.0,
+    pan_heading: float | None = None,
 ) -> tuple[np.ndarray, dict]:
     """Camera-to-world poses [T,4,4] and a description of the path.
 
@@ -142,7 +179,10 @@ def make_trajectory(
     free space of the scene, ``max_length`` bounds the length of straight moves (default 1.8 * radius) and
     ``heading`` fixes their direction (radians about y; default random). Look-at targets are pushed to at
     least ``min_dist`` m horizontally and the pitch is limited to ``pitch_range`` degrees. A tracking shot
-    looks at ``center`` moved ``look_ahead`` m along the direction of travel.
+    looks at ``center`` moved ``look_ahead`` m along the direction of travel. A pan sweeps about
+    ``pan_heading`` (radians about y; default: starts at a random heading). A static (tripod) camera stands
+    still, looking along ``heading`` when given, else at ``center`` from up to ``radius`` away; sometimes
+    it pans very slowly.
     """
     center = np.asarray(center, np.float64)
     T = len(times)
@@ -192,11 +232,14 @@ def make_trajectory(
         if clamp is not None:
             eyes = clamp(eyes)
         omega = speed * rng.choice([-1, 1])
-        a0 = rng.uniform(0, 2 * np.pi)
+        a0 = rng.uniform(0, 2 * np.pi) if pan_heading is None else pan_heading - omega * dur / 2
         ang = a0 + omega * (times - times[0])
         pitch = rng.uniform(-0.3, 0.05) + 0.1 * np.sin(times * rng.uniform(0.3, 1.0))
         fwd = np.stack([np.sin(ang), np.tan(pitch), np.cos(ang)], -1)
         targets = eyes + fwd * 3.0
+        info.update(angular_speed=float(omega))
+    elif kind == "static":
+        eyes, targets, omega = _static_path(rng, times, center, radius, eye_height, clamp, look_h, heading)
         info.update(angular_speed=float(omega))
     else:
         raise ValueError(f"unknown trajectory {kind!r}")

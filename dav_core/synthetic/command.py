@@ -79,6 +79,13 @@ def register(subparsers) -> argparse.ArgumentParser:
         "--depth-dtype", choices=("float32", "float16"), default="float32", help="depth storage precision"
     )
     p.add_argument(
+        "--effects",
+        choices=("auto", "none"),
+        default="auto",
+        help="camera/sensor effects on the RGB (motion blur, defocus, exposure, white balance, noise): "
+        "auto = sampled per clip from its seed (default), none = clean renders",
+    )
+    p.add_argument(
         "--contact-sheet",
         type=Path,
         metavar="PNG",
@@ -114,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
             rgb_format=args.rgb_format,
             depth_dtype=args.depth_dtype,
             progress=not args.no_progress,
+            effects=args.effects,
         )
         if stats["generated"]:
             print(
@@ -153,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
                         args.size,
                         renderer=renderer,
                         scene_type=scenes[i % len(scenes)] if scenes else None,
+                        effects=args.effects,
                     )
                     for i in range(n)
                 ]

@@ -60,11 +60,22 @@ def clip_dirname(index: int) -> str:
 # ---------------------------------------------------------------------------------------------- rendering
 
 
-def render_clip(spec, renderer) -> SyntheticClip:
-    """Render a :class:`~dav_core.synthetic.generators.ClipSpec` with a renderer into a clip."""
-    from . import __version__
+def render_clip(spec, renderer, effects="none") -> SyntheticClip:
+    """Render a :class:`~dav_core.synthetic.generators.ClipSpec` with a renderer into a clip.
 
-    res = renderer.render(spec.scene, spec.track)
+    ``effects``: "none" (default: the clean render), "auto" (camera/sensor effects sampled from the clip
+    seed, :func:`~dav_core.synthetic.sensor.sample_sensor`) or a :class:`~dav_core.synthetic.sensor.SensorEffects`.
+    Effects change only the RGB; depth, validity, poses and intrinsics stay exact.
+    """
+    from . import __version__
+    from .sensor import render_with_sensor, resolve_effects
+
+    sensor = resolve_effects(effects, spec.seed)
+    if sensor is None or sensor.clean:
+        res, sensor_meta = renderer.render(spec.scene, spec.track), ({} if sensor is None else sensor.to_meta())
+    else:
+        res, info = render_with_sensor(renderer, spec.scene, spec.track, sensor)
+        sensor_meta = {**sensor.to_meta(), **info}
     scene = spec.scene
     meta = {
         "trajectory": _jsonable(spec.trajectory),
@@ -78,6 +89,7 @@ def render_clip(spec, renderer) -> SyntheticClip:
         "lights": [{"kind": lt.kind, "cast_shadow": lt.cast_shadow} for lt in scene.lights],
         "scene_info": _jsonable(scene.info),
         "generator": f"dav_core.synthetic {__version__}",
+        "sensor": sensor_meta,
     }
     return SyntheticClip(
         rgb=res.rgb,
@@ -100,8 +112,10 @@ def generate_clip(
     backend: str = "auto",
     renderer=None,
     scene_type: str | None = None,
+    effects="none",
 ) -> SyntheticClip:
-    """Sample and render one clip. Pass ``renderer`` to reuse a GL context across clips."""
+    """Sample and render one clip. Pass ``renderer`` to reuse a GL context across clips; ``effects`` as in
+    :func:`render_clip` ("none": clean, "auto": sampled camera/sensor effects)."""
     from .generators import sample_clip
     from .renderer import create_renderer
 
@@ -109,7 +123,7 @@ def generate_clip(
     own = renderer is None
     renderer = create_renderer(backend) if own else renderer
     try:
-        return render_clip(spec, renderer)
+        return render_clip(spec, renderer, effects=effects)
     finally:
         if own:
             renderer.close()

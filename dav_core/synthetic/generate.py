@@ -25,6 +25,7 @@ from .dataset import TMP_PREFIX, clip_dirname, is_complete, render_clip, write_c
 log = logging.getLogger(__name__)
 
 SETTINGS_FILE = "dataset.json"
+LEGACY_SETTINGS = {"effects": "none"}  # what a dataset.json from before a setting existed implies
 
 _WORKER: dict = {}
 
@@ -76,7 +77,7 @@ def _make_clip(job: dict) -> dict:
 
     t0 = time.perf_counter()
     spec = sample_clip(job["seed"], job["frames"], job["height"], job["width"], scene_type=job["scene_type"])
-    clip = render_clip(spec, _WORKER["renderer"])
+    clip = render_clip(spec, _WORKER["renderer"], effects=job.get("effects", "none"))
     t1 = time.perf_counter()
     write_clip(clip, job["path"], rgb_format=job["rgb_format"], depth_dtype=job["depth_dtype"])
     return {
@@ -104,12 +105,18 @@ def generate_dataset(
     rgb_format: str = "auto",
     depth_dtype: str = "float32",
     progress: bool = True,
+    effects: str = "auto",
 ) -> dict:
-    """Generate (or complete) a dataset of ``clips`` clips in ``out_dir``; returns run statistics."""
+    """Generate (or complete) a dataset of ``clips`` clips in ``out_dir``; returns run statistics.
+
+    ``effects``: "auto" (camera/sensor effects sampled per clip, see ``sensor.py``) or "none" (clean)."""
     from tqdm import tqdm
 
     from .generators import SCENE_TYPES
+    from .sensor import EFFECTS_MODES
 
+    if effects not in EFFECTS_MODES:
+        raise ValueError(f"effects must be one of {', '.join(EFFECTS_MODES)}, not {effects!r}")
     if clips < 0:
         raise ValueError("--clips must be >= 0")
     height, width = size
@@ -128,11 +135,12 @@ def generate_dataset(
         "width": int(width),
         "scene_types": list(scene_types) if scene_types else None,
         "depth_dtype": depth_dtype,
+        "effects": effects,
     }
     sfile = out / SETTINGS_FILE
     if sfile.exists():
         old = json.loads(sfile.read_text())
-        old_core = {k: old.get(k) for k in settings}
+        old_core = {k: old.get(k, LEGACY_SETTINGS.get(k)) for k in settings}
         if old_core != settings:
             raise ValueError(
                 f"{out} holds a dataset made with other settings ({old_core}); use another --out"
@@ -161,6 +169,7 @@ def generate_dataset(
                 "path": str(path),
                 "rgb_format": rgb_format,
                 "depth_dtype": depth_dtype,
+                "effects": effects,
             }
         )
     skipped = clips - len(todo)

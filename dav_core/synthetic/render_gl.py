@@ -377,6 +377,10 @@ class GLRenderer:
             prog[name].value = value
 
     def render(self, scene: Scene, track: CameraTrack) -> RenderResult:
+        with self.ctx:  # make this renderer's context current (another renderer may have been made since)
+            return self._render(scene, track)
+
+    def _render(self, scene: Scene, track: CameraTrack) -> RenderResult:
         mgl = self.mgl
         ctx = self.ctx
         H, W = track.height, track.width

@@ -45,7 +45,7 @@ class Motion:
         out = pose.copy()
         w = np.asarray(self.angular_velocity, np.float64)
         angle = float(np.linalg.norm(w)) * t
-        if angle > 0:
+        if angle != 0:  # negative before t = 0 (motion-blur sub-frames of the first frame)
             out[:3, :3] = axis_angle(w / np.linalg.norm(w), angle) @ pose[:3, :3]
         out[:3, 3] = pose[:3, 3] + np.asarray(self.velocity, np.float64) * t
         if self.bounce_height:

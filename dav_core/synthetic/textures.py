@@ -1,8 +1,10 @@
 """Texture library shared by both renderers.
 
-Textures are real photographs and material scans shipped inside scikit-image (``skimage.data``; these load
-offline), plus a few procedural materials (wood planks, plaster, facades with windows, asphalt) derived from
-them. When scikit-image is missing every name falls back to a deterministic procedural texture, so the
+Textures are every photograph and material scan shipped inside scikit-image (``skimage.data``; these load
+offline), zoomed crops of the larger photographs (``"retina~2"``), plus procedural materials (wood planks,
+plaster, facades with windows, asphalt, marble, concrete, cobblestones, foliage, brushed metal, painted
+stripes and patterns). :func:`remix_textures` swaps a clip's textures for others of the same kind, so a
+model cannot learn which texture goes with which geometry. When scikit-image is missing every name falls back to a deterministic procedural texture, so the
 engine still works (with less realistic images).
 
 All textures are returned as float32 arrays ``[S, S, 3]`` in *linear* RGB (sRGB decoded), ``S`` a power of
@@ -38,7 +40,28 @@ MATERIALS = (
     "fabric",
 )
 
+# More photographs scikit-image ships (drawn by remix_textures; the scene families keep the lists above).
+EXTRA_PHOTOS = ("colorwheel", "retina", "logo", "motorcycle_left", "motorcycle_right")
+EXTRA_GREY_PHOTOS = ("clock", "cell", "microaneurysms", "checkerboard", "horse", "shepp_logan_phantom")
+# Zoomed crops ("name~k": crop k of 3, half the short side, placed by a seed of the name).
+CROP_SOURCES = ("astronaut", "coffee", "rocket", "hubble_deep_field", "retina", "motorcycle_left", "chelsea")
+PHOTO_CROPS = tuple(f"{name}~{k}" for name in CROP_SOURCES for k in range(3))
+EXTRA_MATERIALS = (
+    "marble",
+    "concrete",
+    "cobblestone",
+    "foliage",
+    "brushed_metal",
+    "stripes",
+    "checker",
+    "paint",
+    "carpet",
+)
+
 ALL_TEXTURES = PHOTOS + GREY_PHOTOS + MATERIALS
+ALL_PHOTOS = PHOTOS + GREY_PHOTOS + EXTRA_PHOTOS + EXTRA_GREY_PHOTOS + PHOTO_CROPS
+ALL_MATERIALS = MATERIALS + EXTRA_MATERIALS
+EVERY_TEXTURE = ALL_PHOTOS + ALL_MATERIALS
 
 
 def _srgb_to_linear(x: np.ndarray) -> np.ndarray:
@@ -98,11 +121,18 @@ def _skimage(name: str) -> np.ndarray | None:
     try:
         import skimage.data as data  # noqa: PLC0415
 
-        img = getattr(data, name)()
+        if name.startswith("motorcycle_"):
+            left, right, _ = data.stereo_motorcycle()
+            img = left if name == "motorcycle_left" else right
+        else:
+            img = getattr(data, name)()
     except Exception as err:  # missing package or data file
         log.debug("skimage.data.%s unavailable: %s", name, err)
         return None
     img = np.asarray(img)
+    if img.ndim == 3 and img.shape[2] == 4:  # RGBA logo: composite over white
+        alpha = img[..., 3:4].astype(np.float32) / 255.0
+        img = (img[..., :3] * alpha + 255.0 * (1 - alpha)).astype(np.uint8)
     if name == "brick":  # courses run vertically in the scan; make them horizontal
         img = np.rot90(img)
     if img.dtype == bool:
@@ -133,7 +163,11 @@ def _normalise_grey(g: np.ndarray, mean: float = 0.6, contrast: float = 1.0) -> 
 def _srgb_texture(name: str, size: int) -> np.ndarray:
     """Texture in sRGB [size,size,3] float in [0,1]."""
     rng = np.random.default_rng(sum(map(ord, name)) * 104729)
-    if name in PHOTOS or name in GREY_PHOTOS or name in ("brick", "grass", "gravel"):
+    if name in PHOTO_CROPS:
+        return _photo_crop(name, size)
+    if name in EXTRA_MATERIALS:
+        return _procedural_material(name, rng, size)
+    if name in ALL_PHOTOS or name in ("brick", "grass", "gravel"):
         img = _skimage(name)
         if img is None:
             return _procedural_fallback(name, size)
@@ -197,7 +231,100 @@ def _srgb_texture(name: str, size: int) -> np.ndarray:
     return _procedural_fallback(name, size)
 
 
-@functools.lru_cache(maxsize=64)
+def _photo_crop(name: str, size: int) -> np.ndarray:
+    source, k = name.split("~")
+    img = _skimage(source)
+    if img is None:
+        return _procedural_fallback(name, size)
+    h, w = img.shape[:2]
+    s = min(h, w) // 2
+    rng = np.random.default_rng([sum(map(ord, source)), int(k)])
+    y0, x0 = int(rng.integers(0, h - s + 1)), int(rng.integers(0, w - s + 1))
+    return _resize(img[y0 : y0 + s, x0 : x0 + s], size)
+
+
+def _cells(rng: np.random.Generator, size: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Tileable Voronoi cells: (cell id [S,S], distance to the cell border proxy [S,S] in texels)."""
+    pts = rng.random((count, 2)) * size  # [N,2]
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    d = np.full((2, size, size), np.inf, np.float32)  # nearest, second nearest
+    ids = np.zeros((size, size), np.int64)
+    for i, (py, px) in enumerate(pts):
+        dy = np.abs(yy - py)
+        dx = np.abs(xx - px)
+        dist = np.hypot(np.minimum(dy, size - dy), np.minimum(dx, size - dx))  # wrap-around: tileable
+        closer = dist < d[0]
+        d[1] = np.where(closer, d[0], np.minimum(d[1], dist))
+        d[0] = np.where(closer, dist, d[0])
+        ids = np.where(closer, i, ids)
+    return ids, d[1] - d[0]
+
+
+def _procedural_material(name: str, rng: np.random.Generator, size: int) -> np.ndarray:
+    """The procedural materials of ``EXTRA_MATERIALS`` in sRGB [size,size,3], deterministic per name."""
+    xs = np.arange(size, dtype=np.float32)
+    n = _value_noise(rng, size, octaves=6, base=4)
+    if name == "marble":
+        veins = np.abs(np.sin((xs[None, :] / size * 6 + xs[:, None] / size * 3 + 4 * n) * np.pi))
+        v = 0.55 + 0.4 * veins**0.3
+        return np.clip(v[..., None] * np.array([0.95, 0.93, 0.9]), 0, 1).astype(np.float32)
+    if name == "concrete":
+        fine = _value_noise(rng, size, octaves=3, base=32)
+        v = 0.5 + 0.25 * (n - 0.5) + 0.2 * (fine - 0.5)
+        return np.clip(np.repeat(v[..., None], 3, -1), 0, 1).astype(np.float32)
+    if name == "cobblestone":
+        ids, border = _cells(rng, size, 28)
+        shade = 0.35 + 0.35 * rng.random(28)[ids]
+        v = np.where(border < 3.0, 0.12, shade + 0.15 * (n - 0.5))
+        return np.clip(v[..., None] * np.array([1.0, 0.92, 0.8]), 0, 1).astype(np.float32)
+    if name == "foliage":
+        ids, border = _cells(rng, size, 90)
+        leaf = 0.25 + 0.5 * rng.random(90)[ids] * np.clip(border / 4, 0.2, 1)
+        hue = np.stack([0.35 + 0.3 * rng.random(90), 0.7 + 0.3 * rng.random(90), 0.2 + 0.2 * rng.random(90)], -1)
+        return np.clip(leaf[..., None] * hue[ids], 0, 1).astype(np.float32)
+    if name == "brushed_metal":
+        streaks = _value_noise(rng, size, octaves=5, base=64).mean(axis=1, keepdims=True)
+        v = 0.6 + 0.5 * (streaks - streaks.mean()) + 0.05 * (n - 0.5)
+        return np.clip(np.broadcast_to(v, (size, size))[..., None] * np.array([0.9, 0.92, 0.95]), 0, 1).astype(
+            np.float32
+        )
+    if name == "stripes":
+        colours = rng.random((6, 3)) * 0.8 + 0.1
+        band = (xs[:, None] * 6 // size).astype(int) % 6
+        img = colours[np.broadcast_to(band, (size, size))]
+        return np.clip(img * (0.9 + 0.2 * n[..., None]), 0, 1).astype(np.float32)
+    if name == "checker":
+        colours = rng.random((2, 3)) * 0.8 + 0.1
+        cell = ((xs[:, None] * 8 // size + xs[None, :] * 8 // size) % 2).astype(int)
+        return np.clip(colours[cell] * (0.92 + 0.16 * n[..., None]), 0, 1).astype(np.float32)
+    if name == "paint":
+        ids, _ = _cells(rng, size, 12)
+        colours = rng.random((12, 3)) * 0.85 + 0.1
+        return np.clip(colours[ids] * (0.85 + 0.3 * n[..., None]), 0, 1).astype(np.float32)
+    if name == "carpet":
+        fibres = rng.random((size, size, 3)).astype(np.float32)
+        base = rng.random(3) * 0.6 + 0.2
+        return np.clip(base * (0.75 + 0.3 * n[..., None]) + 0.12 * (fibres - 0.5), 0, 1).astype(np.float32)
+    raise ValueError(f"unknown procedural material {name!r}")
+
+
+def remix_textures(materials: list, rng: np.random.Generator, probability: float = 0.5) -> dict[str, str]:
+    """A per-clip substitution ``{old: new}`` for the texture names of ``materials``.
+
+    Each distinct name is replaced, with ``probability``, by a random texture of the same kind
+    (photograph for photograph, material for material), so texture statistics say nothing about a
+    surface's shape or distance. Names of neither kind are kept.
+    """
+    names = sorted({m.texture for m in materials})
+    mapping = {}
+    for name in names:
+        pool = ALL_PHOTOS if name in ALL_PHOTOS else ALL_MATERIALS if name in ALL_MATERIALS else None
+        if pool is not None and rng.random() < probability:
+            mapping[name] = str(rng.choice(pool))
+    return mapping
+
+
+@functools.lru_cache(maxsize=128)
 def get_texture(name: str, size: int = TEX_SIZE) -> np.ndarray:
     """Linear-RGB float32 texture ``[size, size, 3]`` (cached per process; treat as read-only)."""
     tex = _srgb_to_linear(_srgb_texture(name, size))

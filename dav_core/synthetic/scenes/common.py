@@ -182,17 +182,27 @@ def _outdoor_env(rng) -> tuple[Environment, Light]:
     return env, sun
 
 
-def _pick_motion(rng) -> tuple[str, bool, bool]:
-    kind = str(rng.choice(["orbit", "dolly", "pan", "tracking"], p=[0.3, 0.35, 0.15, 0.2]))
-    shake = bool(rng.random() < 0.4)
-    fast = bool(rng.random() < 0.2)
+def _pick_motion(rng) -> tuple[str, float, bool]:
+    """Camera kind, hand-held shake strength (0 = none, 1 = normal, 2-3 = strong) and fast motion.
+
+    A static (tripod) camera never shakes; the families add more moving objects to its clips."""
+    kind = str(rng.choice(["orbit", "dolly", "pan", "tracking", "static"], p=[0.26, 0.3, 0.13, 0.18, 0.13]))
+    shake = 0.0
+    if kind != "static" and rng.random() < 0.4:
+        shake = float(rng.uniform(2.0, 3.0)) if rng.random() < 0.3 else 1.0
+    fast = bool(rng.random() < 0.2) and kind != "static"
     return kind, shake, fast
 
 
-def _camera(rng, times, kind, shake, fast, **kw) -> tuple[np.ndarray, dict]:
+def _extra_movers(kind: str) -> int:
+    """Moving objects added to static-camera clips (there only the objects move)."""
+    return 2 if kind == "static" else 0
+
+
+def _camera(rng, times, kind, shake: float, fast, **kw) -> tuple[np.ndarray, dict]:
     c2w, info = make_trajectory(kind, rng, times, **kw)
     if shake:
-        amp = rng.uniform(0.5, 1.0)
+        amp = rng.uniform(0.5, 1.0) * shake
         c2w = apply_shake(rng, c2w, times, 0.02 * amp, 1.2 * amp)
-    info.update(shake=shake, fast=fast)
+    info.update(shake=bool(shake), shake_strength=float(shake), fast=fast)
     return c2w, info

@@ -26,8 +26,10 @@ def _add_movers(
     ground_y,
     speed: tuple[float, float],
     flying: bool = False,
+    scale: float = 1.0,
 ) -> int:
-    """Balls rolling/bouncing, spinning/sliding crates; returns how many were placed."""
+    """Balls rolling/bouncing, spinning/sliding crates; returns how many were placed. ``scale`` shrinks
+    sizes, lifts and hops (e.g. 0.2 for objects on a table)."""
     placed = 0
     ground = ground_y if callable(ground_y) else (lambda xz: np.full(len(xz), float(ground_y)))
     for _ in range(count * 6):
@@ -39,7 +41,7 @@ def _add_movers(
         v = rng.uniform(*speed) * np.array([math.sin(heading), 0.0, math.cos(heading)])
         gy = float(ground(start[None])[0])
         if kind in ("roll", "bounce"):
-            r = rng.uniform(0.12, 0.45)
+            r = rng.uniform(0.12, 0.45) * scale
             mat = (
                 _photo(rng)
                 if rng.random() < 0.6
@@ -66,19 +68,19 @@ def _add_movers(
                     motion=Motion(
                         velocity=tuple(v * 0.3),
                         angular_velocity=tuple(rng.normal(0, 2, 3)),
-                        bounce_height=rng.uniform(0.3, 1.2),
+                        bounce_height=rng.uniform(0.3, 1.2) * scale,
                         bounce_freq=f,
                     ),
                 )
         elif kind in ("spin", "slide"):
-            half = rng.uniform(0.12, 0.45, 3)
+            half = rng.uniform(0.12, 0.45, 3) * scale
             mat = (
                 _photo(rng)
                 if rng.random() < 0.5
                 else Material("wood", tint=_tint(rng, (1, 1, 1), 0.2), uv_tile=0.5)
             )
             spin = (0.0, rng.uniform(-3, 3), 0.0) if kind == "spin" else (0.0, 0.0, 0.0)
-            lift = rng.uniform(0.3, 1.2) if kind == "spin" else 0.0
+            lift = rng.uniform(0.3, 1.2) * scale if kind == "spin" else 0.0
             vel = v * (0.2 if kind == "spin" else 1.0)
             prim = box(
                 (start[0], gy + half[1] + lift, start[1]),
@@ -89,11 +91,11 @@ def _add_movers(
             )
             r = float(np.linalg.norm(half[[0, 2]]))
         else:  # fly: drone-like object at a few metres, spinning about a random axis
-            half = rng.uniform(0.2, 0.6, 3)
+            half = rng.uniform(0.2, 0.6, 3) * scale
             mat = _photo(rng)
             vel = v * 2 + np.array([0.0, rng.uniform(-0.3, 0.3), 0.0])
             prim = box(
-                (start[0], gy + rng.uniform(2.0, 5.0), start[1]),
+                (start[0], gy + rng.uniform(2.0, 5.0) * scale, start[1]),
                 half,
                 mat,
                 rot=_random_rotation(rng),

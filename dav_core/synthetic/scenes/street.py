@@ -10,6 +10,7 @@ from ..scene import Material, Motion, Primitive, Scene, yaw
 from .common import (
     Placer,
     _camera,
+    _extra_movers,
     _moving_path,
     _outdoor_env,
     _photo,
@@ -195,7 +196,7 @@ def street_scene(rng: np.random.Generator, times: np.ndarray):
         prims,
         placer,
         times,
-        int(rng.integers(0, 3)),
+        int(rng.integers(0, 3)) + _extra_movers(kind),
         [-L / 2 + 10, -zr - sw + 0.3],
         [L / 2 - 10, zr + sw - 0.3],
         0.15,

@@ -6,7 +6,17 @@ import numpy as np
 
 from ..scene import Material, Mesh, Primitive, Scene
 from ..textures import _value_noise
-from .common import Placer, _camera, _outdoor_env, _pick_motion, _random_rotation, _tint, box, sphere
+from .common import (
+    Placer,
+    _camera,
+    _extra_movers,
+    _outdoor_env,
+    _pick_motion,
+    _random_rotation,
+    _tint,
+    box,
+    sphere,
+)
 from .movers import _add_movers
 
 
@@ -187,7 +197,7 @@ def terrain_scene(rng: np.random.Generator, times: np.ndarray):
         prims,
         placer,
         times,
-        int(rng.integers(1, 4)),
+        int(rng.integers(1, 4)) + _extra_movers(kind),
         [-lim, -lim],
         [lim, lim],
         ground,

@@ -120,6 +120,19 @@ def detect_scene_cuts(rgb: np.ndarray, threshold: float = 27.0) -> tuple[list[in
     return sorted(set(cuts)), scores
 
 
+def content_spikes(scores: np.ndarray, window: int = 3, floor: float = 2.0) -> np.ndarray:
+    """How far each frame's content score stands out: ``scores[k]`` over the median score of the frames
+    within ``window`` of ``k`` (``k`` and frame 0 left out; at least ``floor``), ``[T]`` (frame 0: 0).
+
+    A cut is one spike; fast motion, noise or flicker raise the scores of every frame alike.
+    """
+    ratios = np.zeros_like(scores)  # [T]
+    for k in range(1, len(scores)):
+        around = [scores[j] for j in range(max(1, k - window), min(len(scores), k + window + 1)) if j != k]
+        ratios[k] = scores[k] / max(float(np.median(around)) if around else 0.0, floor)
+    return ratios
+
+
 def depth_jumps(depth: np.ndarray, max_log_jump: float) -> tuple[list[int], float]:
     """Frames ``k`` where ``|median log depth[k] - [k-1]| > max_log_jump``, and the largest jump seen.
 
@@ -313,6 +326,8 @@ class ClipFilter:
 
     Attributes:
         scene_threshold: PySceneDetect ``ContentDetector`` threshold (mean HSV change, 0-255 scale).
+        scene_spike_ratio: a frame over ``scene_threshold`` is a cut only when its score is this many
+            times the median score of the 3 frames either side (:func:`content_spikes`); 0 turns it off.
         use_scenedetect: run PySceneDetect (needs ``scenedetect`` and OpenCV); the depth-jump check runs always.
         max_log_depth_jump: max ``|delta median log depth|`` between neighbours; 0.5 = a factor of 1.65.
         depth_edge_threshold: relative second difference of disparity marking an occlusion edge
@@ -330,6 +345,7 @@ class ClipFilter:
     """
 
     scene_threshold: float = 20.0
+    scene_spike_ratio: float = 2.5
     use_scenedetect: bool = True
     max_log_depth_jump: float = 0.5
     depth_edge_threshold: float = 0.1
@@ -367,7 +383,7 @@ class ClipFilter:
         for name, value in counts.items():
             if not (isinstance(value, int) and value >= 0):
                 raise ValueError(f"ClipFilter.{name} must be an int >= 0, got {value!r}")
-        for name in ("lag_margin", "edge_lag_margin"):
+        for name in ("lag_margin", "edge_lag_margin", "scene_spike_ratio"):
             if getattr(self, name) < 0:
                 raise ValueError(f"ClipFilter.{name} must be >= 0, got {getattr(self, name)}")
 
@@ -402,8 +418,11 @@ class ClipFilter:
 
     def _check_cuts(self, rgb: np.ndarray, depth: np.ndarray, report: FilterReport) -> None:
         if self.use_scenedetect:
-            report.scene_cuts, content = detect_scene_cuts(rgb, self.scene_threshold)
+            cuts, content = detect_scene_cuts(rgb, self.scene_threshold)
+            spikes = content_spikes(content)
+            report.scene_cuts = [k for k in cuts if spikes[k] >= self.scene_spike_ratio]
             report.scores["max_content_score"] = float(content.max())
+            report.scores["max_content_spike"] = float(spikes.max())
             if report.scene_cuts:
                 self._flag(report, SCENE_CUT, f"PySceneDetect cuts at frames {report.scene_cuts}")
         report.depth_cuts, largest = depth_jumps(depth, self.max_log_depth_jump)

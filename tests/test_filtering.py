@@ -267,3 +267,17 @@ def test_depth_discontinuities_ignore_oblique_planes() -> None:
     depth[:, 10:20, 10:20] = 0.5  # a box in front
     edges = depth_discontinuities(depth)
     assert edges[:, 10:20, 10:20].any() and not edges[:, :6].any()
+
+
+def test_content_spikes_tell_a_cut_from_steady_fast_motion() -> None:
+    from dav_core.filtering import content_spikes
+
+    steady = np.array([0.0, 30, 32, 29, 31, 30, 33, 30])  # fast pan / noise: every frame changes a lot
+    cut = np.array([0.0, 5, 6, 5, 60, 6, 5, 6])  # one spike at frame 4
+    assert content_spikes(steady).max() < 1.2
+    spikes = content_spikes(cut)
+    assert int(np.argmax(spikes)) == 4 and spikes[4] == pytest.approx(60 / 5.5)
+    assert content_spikes(np.zeros(5)).max() == 0  # the floor keeps flat clips finite
+    assert ClipFilter(scene_spike_ratio=0).scene_spike_ratio == 0
+    with pytest.raises(ValueError, match="scene_spike_ratio"):
+        ClipFilter(scene_spike_ratio=-1)

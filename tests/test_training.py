@@ -349,3 +349,36 @@ def test_time_budget_stops_and_saves(toy_dir, tmp_path) -> None:
     assert trainer.step == 1
     assert (out / "checkpoints" / "latest").read_text() == "step_0000001"
     assert load_dav(out / "final").unet is not None
+
+
+def test_continued_training_keeps_the_pretrained_interpolation_unet_and_resumes(toy_dir, tmp_path) -> None:
+    """Continue from an exported bundle: a run stopped by its time budget before the interpolation phase
+    exports the pretrained interpolation UNet unchanged (not one surgered from the depth UNet), and the
+    same command run again resumes at the saved step."""
+    from dav_core.models.loading import load_dav
+    from training.train import main
+
+    first = tmp_path / "first"
+    main(debug_args(toy_dir, first, "train.steps=3", "interp.steps=2"))
+    bundle = first / "debug.safetensors"
+    pretrained = load_dav(bundle)
+
+    out = tmp_path / "continued"
+    common = (f"model.pretrained={bundle}", "interp.from_pretrained=true", "export.bundle=null")
+    trainer = main(debug_args(toy_dir, out, "train.steps=6", "interp.steps=2", "train.time_budget_min=1e-6", *common))
+    assert trainer.step == 1 and trainer.phase == "depth"
+    exported = load_dav(out / "final")
+    for key, value in pretrained.unet_interp.state_dict().items():
+        assert torch.equal(exported.unet_interp.state_dict()[key], value), key
+    for key, value in pretrained.vae.state_dict().items():
+        assert torch.equal(exported.vae.state_dict()[key], value), key
+
+    trainer = main(debug_args(toy_dir, out, "train.steps=6", "interp.steps=2", *common))
+    assert trainer.step == 8
+    lines = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in lines] == list(range(1, 9))
+    resumed = load_dav(out / "final")
+    changed = [
+        k for k, v in resumed.unet_interp.state_dict().items() if not torch.equal(v, pretrained.unet_interp.state_dict()[k])
+    ]
+    assert changed, "the interpolation phase trained the pretrained interpolation UNet"

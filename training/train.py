@@ -26,7 +26,13 @@ import torch.nn.functional as F
 from diffusers import AutoencoderKLTemporalDecoder
 from torch.nn.parallel import DistributedDataParallel
 
-from dav_core.models.loading import DEFAULT_SCHEDULER_CONFIG, DAVModel, load_dav, save_bundle, save_folder
+from dav_core.models.loading import (
+    DEFAULT_SCHEDULER_CONFIG,
+    DAVModel,
+    load_dav_parts,
+    save_bundle,
+    save_folder,
+)
 from dav_core.models.unet import UNetSpatioTemporalRopeConditionModel
 from dav_core.models.vae import encode_frames, encode_normalized_depth
 from dav_core.sampling import flow_match_sigmas
@@ -126,7 +132,7 @@ def build_vae(cfg: dict) -> AutoencoderKLTemporalDecoder:
         elif (path / "vae" / "config.json").is_file() and not (path / "unet").is_dir():
             vae = AutoencoderKLTemporalDecoder.from_pretrained(path / "vae")
         else:
-            vae = load_dav(path, components=("vae",)).vae
+            vae = load_dav_parts(path, components=("vae",))["vae"]
     else:
         torch.manual_seed(int(cfg["seed"]))
         vae = AutoencoderKLTemporalDecoder.from_config(model_cfg["vae"])
@@ -139,8 +145,8 @@ def build_unet(
 ) -> tuple[UNetSpatioTemporalRopeConditionModel, UNetSpatioTemporalRopeConditionModel | None]:
     model_cfg = cfg["model"]
     if model_cfg.get("pretrained"):
-        loaded = load_dav(model_cfg["pretrained"], components=("unet", "unet_interp"))
-        return loaded.unet, loaded.unet_interp
+        loaded = load_dav_parts(model_cfg["pretrained"], components=("unet", "unet_interp"))
+        return loaded["unet"], loaded.get("unet_interp")
     torch.manual_seed(int(cfg["seed"]))
     return UNetSpatioTemporalRopeConditionModel.from_config(dict(model_cfg["unet"])), None
 
@@ -151,6 +157,7 @@ def build_unet(
 class Trainer:
     def __init__(self, cfg: dict):
         self.cfg = cfg
+        self.started = time.time()  # the time budget counts data preparation too
         self.rank, self.world_size, local_rank = init_distributed()
         tcfg = cfg["train"]
         want = tcfg.get("device", "auto")
@@ -387,7 +394,7 @@ class Trainer:
         budget = tcfg.get("time_budget_min")
         budget_s = float(budget) * 60 if budget else None
         log_every, ckpt_every = int(tcfg.get("log_every", 10)), int(tcfg.get("checkpoint_every", 0) or 0)
-        start, last_log_t, window = time.time(), time.time(), []
+        start, last_log_t, window = self.started, time.time(), []
         stopped_by_budget = False
         while self.step < total_steps:
             phase = self._phase_at(self.step)
@@ -444,10 +451,16 @@ class Trainer:
     # ----------------------------------------------------------------------------- checkpoints
 
     def dav_model(self) -> DAVModel:
-        """The EMA weights as a DAV model (interpolation UNet: trained EMA, else surgered from the depth EMA)."""
+        """The EMA weights as a DAV model.
+
+        Interpolation UNet: its trained EMA; else the pretrained one (``interp.from_pretrained``, its phase
+        not reached yet); else surgered from the depth EMA.
+        """
         unet = copy.deepcopy(self.ema_unet.module).cpu().eval()
         if self.ema_interp is not None:
             interp = copy.deepcopy(self.ema_interp.module).cpu().eval()
+        elif self.unet_interp is not None:
+            interp = copy.deepcopy(self.unet_interp).cpu().eval()
         else:
             interp = make_interp_unet(unet).eval()
         for m in (unet, interp):
@@ -516,8 +529,9 @@ class Trainer:
             self.unet_interp = make_interp_unet(self.unet).to(self.device)
             self.unet_interp.load_state_dict(state["unet_interp"])
             self.unet_interp.train().requires_grad_(True)
-            self.ema_interp = EMA(self.unet_interp, float(self.cfg["ema"]["decay"]))
-            self.ema_interp.load_state_dict(state["ema_interp"])
+            if state["ema_interp"] is not None:  # None: a pretrained one whose phase has not started
+                self.ema_interp = EMA(self.unet_interp, float(self.cfg["ema"]["decay"]))
+                self.ema_interp.load_state_dict(state["ema_interp"])
         self.step = int(state["step"])
         if state["phase"] is not None and self.step < self.depth_steps + self.interp_steps:
             self._setup_phase(state["phase"])

@@ -160,6 +160,27 @@ def load_dav(
     ``auto`` is decided for ``compute_device``, default ``device``, and the checkpoint's UNet size).
     ``components`` lists what to load; ``unet_interp`` is skipped with a warning when absent.
     """
+    missing = [name for name in ("unet", "vae") if name not in components]
+    if missing:
+        raise ValueError(f"load_dav needs the unet and vae components; for {components} use load_dav_parts")
+    parts, settings = _load_parts(source, dtype, device, components, compute_device)
+    return DAVModel(**settings, **parts, source=str(source))
+
+
+def load_dav_parts(
+    source: str | Path,
+    *,
+    components: tuple[str, ...],
+    dtype: torch.dtype | str = torch.float32,
+    device: torch.device | str = "cpu",
+) -> dict[str, torch.nn.Module]:
+    """Some components of a DAV checkpoint (any source :func:`load_dav` opens), by name; e.g. the UNets
+    to continue training from, or only the VAE. An absent ``unet_interp`` is left out with a warning."""
+    return _load_parts(source, dtype, device, components, None)[0]
+
+
+def _load_parts(source, dtype, device, components, compute_device) -> tuple[dict, dict]:
+    """(components by name, DAVModel settings: scheduler config, processing resolution, window)."""
     path = Path(source).expanduser()
     if not path.exists():
         if re.fullmatch(r"[\w.-]+/[\w.-]+", str(source)) and not str(source).startswith("."):
@@ -169,14 +190,11 @@ def load_dav(
     if isinstance(dtype, str):
         dtype = resolve_dtype(dtype, compute_device or device, unet_parameter_count(path))
     if path.is_file():
-        model = _load_bundle(path, dtype, device, components)
-    else:
-        model = _load_folder(path, dtype, device, components)
-    model.source = str(source)
-    return model
+        return _load_bundle(path, dtype, device, components)
+    return _load_folder(path, dtype, device, components)
 
 
-def _load_folder(path: Path, dtype, device, components) -> DAVModel:
+def _load_folder(path: Path, dtype, device, components) -> tuple[dict, dict]:
     loaded = {}
     for name in components:
         folder = path / name
@@ -196,7 +214,7 @@ def _load_folder(path: Path, dtype, device, components) -> DAVModel:
         loaded[name] = load_component(name, weights, config=config, dtype=dtype, device=device)
     scheduler_file = path / "scheduler" / "scheduler_config.json"
     scheduler = _read_json(scheduler_file) if scheduler_file.exists() else dict(DEFAULT_SCHEDULER_CONFIG)
-    return DAVModel(scheduler_config=scheduler, **loaded)
+    return loaded, {"scheduler_config": scheduler}
 
 
 def _weights_file(folder: Path) -> Path:
@@ -350,7 +368,7 @@ def _count(state_dict, pattern: str) -> int:
     return 1 + max(int(m.group(1)) for k in state_dict if (m := re.match(pattern, k)))
 
 
-def _load_bundle(path: Path, dtype, device, components) -> DAVModel:
+def _load_bundle(path: Path, dtype, device, components) -> tuple[dict, dict]:
     """One file with prefixed keys for all components, or a single UNet/VAE file (then refuse)."""
     keys, metadata = _safetensors_header(path)
     present = {name for name in COMPONENT_CLASSES if any(k.startswith(name + ".") for k in keys)}
@@ -376,9 +394,8 @@ def _load_bundle(path: Path, dtype, device, components) -> DAVModel:
     )
     resolution = int(metadata["processing_resolution"]) if "processing_resolution" in metadata else None
     window = int(metadata["interpolation_window"]) if "interpolation_window" in metadata else None
-    return DAVModel(
-        scheduler_config=scheduler, processing_resolution=resolution, interpolation_window=window, **loaded
-    )
+    settings = {"scheduler_config": scheduler, "processing_resolution": resolution, "interpolation_window": window}
+    return loaded, settings
 
 
 def load_dav_components(

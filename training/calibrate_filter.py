@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from dav_core.filtering import ClipFilter
-from dav_core.synthetic import clip_dirs, load_clip
+from dav_core.synthetic import clip_dirs, load_clip, load_meta
 
 from .config import parse_override
 
@@ -63,24 +63,30 @@ def _clip_arrays(path: Path) -> tuple[str, np.ndarray, np.ndarray]:
 
 
 def calibrate(data: Path, clip_filter: ClipFilter, limit: int | None = None) -> list[dict]:
-    """One record per clip: family, size, frames, and per variant passed / reasons / scores."""
+    """One record per clip: family, size, frames, and per variant passed / reasons / scores.
+
+    Clips are read one pair at a time (the clip and the next one of the same size), never all at once.
+    """
     dirs = clip_dirs(data)[:limit]
     if len(dirs) < 2:
         raise ValueError(f"--data {data} needs at least 2 clips, found {len(dirs)}")
-    clips = [(p, *_clip_arrays(p)) for p in dirs]
+    sizes = [(load_meta(p)["height"], load_meta(p)["width"]) for p in dirs]
     records = []
-    for i, (path, family, rgb, depth) in enumerate(clips):
-        same_size = [c for c in clips[i + 1 :] + clips[:i] if c[2].shape[1:] == rgb.shape[1:]]
-        if not same_size or min(len(rgb), len(same_size[0][2])) <= LAG + 4:
+    for i, path in enumerate(dirs):
+        partners = [j for j in [*range(i + 1, len(dirs)), *range(i)] if sizes[j] == sizes[i]]
+        if not partners:
             continue
-        _, _, other_rgb, other_depth = same_size[0]
+        family, rgb, depth = _clip_arrays(path)
+        _, other_rgb, other_depth = _clip_arrays(dirs[partners[0]])
+        if min(len(rgb), len(other_rgb)) <= LAG + 4:
+            continue
         record = {"clip": path.name, "family": family, "size": list(rgb.shape[1:3]), "frames": len(rgb)}
         for name, (r, d) in variants(rgb, depth, other_rgb, other_depth).items():
             report = clip_filter.check_clip(r, d)
             record[name] = {"passed": report.passed, "reasons": report.reasons, "scores": report.scores}
         records.append(record)
-        print(f"{i + 1}/{len(clips)} {path.name} {family}: clean {'pass' if record['clean']['passed'] else 'REJECT'}"
-              f" {record['clean']['reasons']}", file=sys.stderr)
+        verdict = "pass" if record["clean"]["passed"] else "REJECT"
+        print(f"{i + 1}/{len(dirs)} {path.name} {family}: clean {verdict} {record['clean']['reasons']}", file=sys.stderr)
     return records
 
 

@@ -86,7 +86,10 @@ def calibrate(data: Path, clip_filter: ClipFilter, limit: int | None = None) -> 
             record[name] = {"passed": report.passed, "reasons": report.reasons, "scores": report.scores}
         records.append(record)
         verdict = "pass" if record["clean"]["passed"] else "REJECT"
-        print(f"{i + 1}/{len(dirs)} {path.name} {family}: clean {verdict} {record['clean']['reasons']}", file=sys.stderr)
+        print(
+            f"{i + 1}/{len(dirs)} {path.name} {family}: clean {verdict} {record['clean']['reasons']}",
+            file=sys.stderr,
+        )
     return records
 
 
@@ -127,11 +130,15 @@ def score_ranges(records: list[dict]) -> dict[str, dict[str, list[float]]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.calibrate_filter", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m training.calibrate_filter", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--data", type=Path, required=True, help="folder of clean clips (dav synth output)")
     parser.add_argument("--out", type=Path, help="JSON with every score")
     parser.add_argument("--limit", type=int, help="only the first N clips")
-    parser.add_argument("--filter", nargs="*", default=[], help="ClipFilter settings, e.g. min_edge_contrast=1.05")
+    parser.add_argument(
+        "--filter", nargs="*", default=[], help="ClipFilter settings, e.g. min_edge_contrast=1.05"
+    )
     args = parser.parse_args(argv)
     settings = dict(parse_override(item) for item in args.filter)
     clip_filter = ClipFilter(**settings)

@@ -18,14 +18,17 @@ def export_bundle(
     out: str | Path,
     processing_resolution: int | None = None,
     interpolation_window: int | None = None,
+    vae: str | Path | None = None,
 ) -> Path:
-    """Bundle ``source``; ``processing_resolution`` (long side the model was trained for) and
+    """Bundle ``source`` (with the VAE folder ``vae`` instead of its own: see :func:`swap_decoder`); ``processing_resolution`` (long side the model was trained for) and
     ``interpolation_window`` (window its interpolation UNet runs best with) go in the metadata, where
     ``--max-resolution 0`` and ``--window 0`` find them."""
     source = Path(source)
     if (source / "model" / "unet").is_dir():
         source = source / "model"
     model = load_dav(source)
+    if vae is not None:
+        swap_decoder(model, vae)
     if processing_resolution is not None:
         if processing_resolution < 64:
             raise ValueError(f"--processing-resolution must be >= 64, got {processing_resolution}")
@@ -36,6 +39,27 @@ def export_bundle(
         model.interpolation_window = interpolation_window
     save_bundle(model, out)
     return Path(out)
+
+
+def swap_decoder(model, vae_folder: str | Path) -> None:
+    """Give ``model`` the VAE of ``vae_folder``, which must have the same encoder (and scaling factor):
+    the UNets learned that encoder's latents, so only a retrained decoder may be swapped in."""
+    from diffusers import AutoencoderKLTemporalDecoder
+
+    new = AutoencoderKLTemporalDecoder.from_pretrained(vae_folder, torch_dtype=model.vae.dtype)
+    old_state, new_state = model.vae.state_dict(), new.state_dict()
+    changed = [
+        k
+        for k in old_state
+        if not k.startswith("decoder.") and (k not in new_state or not old_state[k].equal(new_state[k]))
+    ]
+    if changed or new.config.scaling_factor != model.vae.config.scaling_factor:
+        raise ValueError(
+            f"--vae {vae_folder}: its encoder differs from the model's ({len(changed)} tensors, e.g. "
+            f"{changed[:2]}; scaling factor {new.config.scaling_factor} vs {model.vae.config.scaling_factor}); "
+            "only a VAE whose decoder alone was retrained can replace it"
+        )
+    model.vae = new.eval()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -51,8 +75,13 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="interpolation window (both keyframes included) the model runs best with",
     )
+    parser.add_argument(
+        "--vae", default=None, help="VAE folder with a retrained decoder (training.finetune_depth_decoder)"
+    )
     args = parser.parse_args(argv)
-    print(export_bundle(args.source, args.out, args.processing_resolution, args.interpolation_window))
+    print(
+        export_bundle(args.source, args.out, args.processing_resolution, args.interpolation_window, args.vae)
+    )
 
 
 if __name__ == "__main__":

@@ -39,9 +39,19 @@ from dav_core.sampling import flow_match_sigmas
 
 from . import checkpoint_io
 from .config import load_config, resolve
-from .data import ClipDataset, ClipIndex, LatentCache, PackedBatchSampler, batch_sizes_for, collate, mix_seed
+from .data import (
+    ClipDataset,
+    ClipIndex,
+    LatentCache,
+    PackedBatchSampler,
+    batch_sizes_for,
+    collate,
+    mix_seed,
+    vae_fingerprint,
+)
 from .distributed import barrier, collective_device, init_distributed, is_main, mean_across_ranks
 from .frames import interp_condition
+from .latent_pack import PackIndex, PackLatents
 from .plot import plot_loss
 from .surgery import make_interp_unet
 
@@ -213,6 +223,17 @@ class Trainer:
     # ----------------------------------------------------------------------------- data
 
     def _build_data(self, dcfg: dict) -> None:
+        if dcfg.get("latent_pack"):  # index and latents made elsewhere (python -m training.latent_pack)
+            self.index = PackIndex(dcfg["latent_pack"])
+            mine = vae_fingerprint(self.vae)
+            if self.index.vae_fingerprint != mine:
+                raise ValueError(
+                    f"data.latent_pack {dcfg['latent_pack']} was encoded by VAE {self.index.vae_fingerprint}, "
+                    f"but this config's VAE is {mine}: pack again with this VAE or set model.vae_path"
+                )
+            self.latent_cache = PackLatents(self.index)
+            logger.info("%d clips from latent pack %s", len(self.index), dcfg["latent_pack"])
+            return
         self.index = ClipIndex(
             dcfg["dataset_dir"],
             use_filter=bool(dcfg.get("filter", True)),

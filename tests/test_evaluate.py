@@ -74,6 +74,35 @@ def test_ground_truth_tae_is_the_tae_of_exact_depth(dataset):
     assert floor == pytest.approx(exact["tae"], rel=1e-3)  # exact disparity aligns to the GT itself
 
 
+def test_vae_floor_is_exact_depth_through_the_models_vae(dataset):
+    """The ceiling reported with ``vae-floor``: the bundled VAE reproduces exact depth closely (far better
+    than the model predicts it), and a VAE whose decoder is broken shows up in it."""
+    import torch
+
+    from dav_core.commands.evaluate import predict_method, vae_floor_disparity
+    from dav_core.longvideo.settings import LongVideoSettings
+    from dav_core.models.default import BUNDLED_MODEL
+    from dav_core.models.loading import load_dav
+
+    model = load_dav(BUNDLED_MODEL)
+    settings = LongVideoSettings(steps=3, max_resolution=0).for_model(model)
+    clip = load_clip(dataset / clip_dirname(0))  # a room
+    floor = vae_floor_disparity(model, clip, settings)
+    assert floor.shape == clip.depth.shape
+    floor_scores = score_prediction(floor, clip.depth, clip.valid, clip.intrinsics, clip.poses)
+    frames = clip.rgb.astype(np.float32) / 255.0
+    predicted = predict_method(model, "keyframes", frames, settings, settings.window)
+    model_scores = score_prediction(predicted, clip.depth, clip.valid, clip.intrinsics, clip.poses)
+    assert floor_scores["abs_rel"] < 0.08 and floor_scores["delta1"] > 0.95, floor_scores
+    assert floor_scores["abs_rel"] < 0.5 * model_scores["abs_rel"], (floor_scores, model_scores)
+
+    with torch.no_grad():
+        model.vae.decoder.conv_in.weight.zero_()  # the decoder ignores its latents
+    broken = vae_floor_disparity(model, clip, settings)
+    broken_scores = score_prediction(broken, clip.depth, clip.valid, clip.intrinsics, clip.poses)
+    assert broken_scores["abs_rel"] > 2 * floor_scores["abs_rel"], (broken_scores, floor_scores)
+
+
 def test_eval_command_all_methods(dataset, tiny_dav_dir, tmp_path, capsys):
     out = tmp_path / "eval.json"
     argv = ["eval", "--model", str(tiny_dav_dir), "--data", str(dataset), "--json", str(out)]

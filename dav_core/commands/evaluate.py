@@ -7,6 +7,9 @@ Three ways of running the same model are compared on every clip of a ``dav synth
 * ``windows`` -- the NVDS-style baseline: consecutive non-overlapping windows of ``--window`` frames,
   each predicted alone (``predict_depth_window``), so every window has its own unknown scale/shift.
 * ``per-frame`` -- every frame predicted alone.
+* ``vae-floor`` -- no UNet: the exact depth, normalised as in training, resized to the processing
+  resolution, encoded and decoded by the model's own VAE. What a perfect UNet would score with this VAE
+  at this resolution: the ceiling every method is read against.
 
 Scoring follows the video protocol: one least-squares scale/shift in disparity space for the whole
 clip (``metrics.evaluate_depth(per_frame=False)``), and the temporal alignment error (TAE) of the
@@ -31,7 +34,7 @@ from .options import add_keyframe_options, add_model_options, add_sampling_optio
 
 logger = logging.getLogger(__name__)
 
-METHODS = ("keyframes", "windows", "per-frame")
+METHODS = ("keyframes", "windows", "per-frame", "vae-floor")
 METRIC_KEYS = ("abs_rel", "delta1", "delta2", "delta3", "tae")
 
 
@@ -142,11 +145,43 @@ def ground_truth_tae(clip, max_depth: float = 80.0, min_depth: float = 1e-3) -> 
     if clip.frames < 2:
         return None
     depth = torch.as_tensor(clip.depth).float()
-    mask = build_valid_mask(depth, torch.as_tensor(clip.valid).bool(), min_depth=min_depth, max_depth=max_depth)
-    return temporal_alignment_error(depth, torch.as_tensor(clip.intrinsics), torch.as_tensor(clip.poses), mask)
+    mask = build_valid_mask(
+        depth, torch.as_tensor(clip.valid).bool(), min_depth=min_depth, max_depth=max_depth
+    )
+    return temporal_alignment_error(
+        depth, torch.as_tensor(clip.intrinsics), torch.as_tensor(clip.poses), mask
+    )
 
 
 # ---------------------------------------------------------------------------------------------- methods
+
+
+def vae_floor_disparity(model, clip, settings):
+    """Disparity [T,H,W] of a clip's exact depth through the model's VAE at the processing resolution.
+
+    The training target (disparity normalised over the clip, 2nd/98th percentiles to [-1,1]) goes the
+    way frames go at inference: resized, encoded with the same fixed batches, decoded in the same chunks.
+    """
+    import torch
+
+    from ..decoding import decode_disparity
+    from ..depth import model_resolution
+    from ..models.vae import encode_batch_size, encode_fixed_batches
+    from ..normalization import depth_to_disparity, normalize_depth
+    from ..resize import FrameGeometry
+
+    depth = torch.as_tensor(clip.depth).float()  # [T,H,W]
+    valid = torch.as_tensor(clip.valid).bool() & torch.isfinite(depth) & (depth > 0)
+    target = normalize_depth(depth_to_disparity(depth, valid), valid)  # [T,H,W] in [-1,1]
+    geometry = FrameGeometry.plan(*target.shape[-2:], model_resolution(settings.max_resolution, model))
+    images = geometry.to_model(target[:, None].expand(-1, 3, -1, -1).contiguous())  # [T,3,ph,pw]
+    batch = encode_batch_size(settings.chunk_size, images.shape[0])
+    with torch.inference_mode():
+        latents = encode_fixed_batches(model.vae, images, batch)[0]  # [T,4,h,w]
+        disparity = decode_disparity(
+            model, latents, geometry, settings.chunk_size, settings.decode_chunk_overlap
+        )
+    return disparity.float().cpu()
 
 
 def predict_method(model, method: str, frames, settings, window: int):
@@ -197,7 +232,10 @@ def evaluate_clip(model, clip, methods, settings, window: int, max_depth: float,
     for method in methods:
         _sync(model)
         start = time.perf_counter()
-        pred = predict_method(model, method, frames, settings, window)
+        if method == "vae-floor":
+            pred = vae_floor_disparity(model, clip, settings)
+        else:
+            pred = predict_method(model, method, frames, settings, window)
         _sync(model)
         seconds = time.perf_counter() - start
         scores = score_prediction(
@@ -269,12 +307,16 @@ def format_table(mean: dict, num_clips: int) -> str:
 
 def format_family_table(families: dict) -> str:
     """One line per scene family and method: clips, AbsRel, delta1, TAE and the ground truth's TAE."""
-    header = f"{'family':<12} {'method':<10} {'clips':>5} {'AbsRel':>8} {'delta1':>8} {'TAE':>8} {'GT TAE':>8}"
+    header = (
+        f"{'family':<12} {'method':<10} {'clips':>5} {'AbsRel':>8} {'delta1':>8} {'TAE':>8} {'GT TAE':>8}"
+    )
     lines = ["per scene family:", header, "-" * len(header)]
     for family, mean in families.items():
         for method, m in mean.items():
             values = (m["abs_rel"], m["delta1"], m["tae"], m.get("gt_tae"))
-            cells = ["-" if v is None else f"{v:8.4f}" if i < 2 else f"{v:8.3f}" for i, v in enumerate(values)]
+            cells = [
+                "-" if v is None else f"{v:8.4f}" if i < 2 else f"{v:8.3f}" for i, v in enumerate(values)
+            ]
             lines.append(f"{family:<12} {method:<10} {m['clips']:>5} " + " ".join(f"{c:>8}" for c in cells))
     return "\n".join(lines)
 

@@ -169,9 +169,9 @@ class PackLatents:
 
     def load(self, entry: ClipEntry) -> dict[str, torch.Tensor]:
         file = entry.path.parent / "latents" / _latent_name(entry.path.name, entry.height, entry.width)
-        if file not in self._held:
-            self._held[file] = load_file(str(file))
-        return {k: v.float() for k, v in self._held[file].items()}
+        if file not in self._held:  # held as float32: converted once, not per item
+            self._held[file] = {k: v.float() for k, v in load_file(str(file)).items()}
+        return self._held[file]
 
 
 def _parse_limit(text: str) -> tuple[tuple[int, int], int]:

@@ -91,6 +91,19 @@ class ClipIndex:
         self.entries = entries
         logger.info("%d clips usable, %d rejected by the filter", len(entries), len(self.rejected))
 
+    @classmethod
+    def from_config(cls, dcfg: dict, seed: int, min_frames: int = 1) -> ClipIndex:
+        """The index a training config's ``data`` section describes."""
+        return cls(
+            dcfg["dataset_dir"],
+            use_filter=bool(dcfg.get("filter", True)),
+            filter_kwargs=dcfg.get("filter_settings") or {},
+            cache_dir=dcfg.get("cache_dir"),
+            resolutions=dcfg.get("resolutions"),
+            seed=seed,
+            min_frames=min_frames,
+        )
+
     def __len__(self) -> int:
         return len(self.entries)
 
@@ -185,7 +198,8 @@ class LatentCache:
     """Per-clip latents of every frame: ``rgb`` and ``depth`` [T,4,h,w] float32, one safetensors file each."""
 
     def __init__(self, cache_dir: str | Path, vae: torch.nn.Module, chunk: int = 8) -> None:
-        self.root = Path(cache_dir) / f"latents_{vae_fingerprint(vae)}"
+        self.fingerprint = vae_fingerprint(vae)
+        self.root = Path(cache_dir) / f"latents_{self.fingerprint}"
         self.vae = vae
         self.chunk = chunk
 
@@ -193,21 +207,24 @@ class LatentCache:
         return self.root / f"{entry.path.name}_{entry.height}x{entry.width}.safetensors"
 
     @torch.no_grad()
-    def build(self, entries: list[ClipEntry]) -> int:
-        """Encode every clip that is not cached yet; returns how many were encoded."""
+    def encode(self, rgb: torch.Tensor, depth: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Latents ``rgb`` and ``depth`` [T,4,h,w] of frames [T,3,H,W] and normalised disparity [T,H,W]."""
         from dav_core.models.vae import encode_frames, encode_normalized_depth
 
+        return {
+            "rgb": encode_frames(self.vae, rgb, self.chunk).contiguous(),
+            "depth": encode_normalized_depth(self.vae, depth, self.chunk).contiguous(),
+        }
+
+    def build(self, entries: list[ClipEntry]) -> int:
+        """Encode every clip that is not cached yet; returns how many were encoded."""
         self.root.mkdir(parents=True, exist_ok=True)
         done = 0
         for entry in entries:
             target = self.file(entry)
             if target.exists():
                 continue
-            rgb, depth = clip_tensors(entry.path, (entry.height, entry.width))
-            latents = {
-                "rgb": encode_frames(self.vae, rgb, self.chunk).contiguous(),
-                "depth": encode_normalized_depth(self.vae, depth, self.chunk).contiguous(),
-            }
+            latents = self.encode(*clip_tensors(entry.path, (entry.height, entry.width)))
             tmp = target.with_name(target.name + ".partial")
             save_file(latents, str(tmp))
             tmp.replace(target)

@@ -20,9 +20,10 @@ def export_bundle(
     interpolation_window: int | None = None,
     vae: str | Path | None = None,
 ) -> Path:
-    """Bundle ``source`` (with the VAE folder ``vae`` instead of its own: see :func:`swap_decoder`); ``processing_resolution`` (long side the model was trained for) and
-    ``interpolation_window`` (window its interpolation UNet runs best with) go in the metadata, where
-    ``--max-resolution 0`` and ``--window 0`` find them."""
+    """Bundle ``source``, with the VAE folder ``vae`` instead of its own (see :func:`swap_decoder`);
+    ``processing_resolution`` (long side the model was trained for) and ``interpolation_window`` (window
+    its interpolation UNet runs best with) go in the metadata, where ``--max-resolution 0`` and
+    ``--window 0`` find them."""
     source = Path(source)
     if (source / "model" / "unet").is_dir():
         source = source / "model"

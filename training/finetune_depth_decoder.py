@@ -48,14 +48,7 @@ def load_depth_windows(cfg: dict) -> list[torch.Tensor]:
                 f"data.latent_pack {dcfg['latent_pack']} has no depth targets of {dcfg['num_frames']}+ frames"
             )
         return clips[: dcfg.get("max_clips") or len(clips)]
-    index = ClipIndex(
-        dcfg["dataset_dir"],
-        use_filter=bool(dcfg.get("filter", True)),
-        cache_dir=dcfg.get("cache_dir"),
-        resolutions=dcfg.get("resolutions"),
-        seed=int(cfg["seed"]),
-        min_frames=int(dcfg["num_frames"]),
-    )
+    index = ClipIndex.from_config(dcfg, int(cfg["seed"]), min_frames=int(dcfg["num_frames"]))
     entries = index.entries[: dcfg.get("max_clips") or len(index.entries)]
     return [clip_tensors(e.path, (e.height, e.width))[1] for e in entries]
 

@@ -82,21 +82,23 @@ def write_pack(
     clips = []
     for entry in index.entries:
         frames = min(entry.frames, limits.get((entry.height, entry.width), entry.frames))
-        if cache.file(entry).exists():
-            latents = cache.load(entry)
-        else:  # encode just the frames kept (the encoder is per frame), without filling the cache
-            latents = _encode(cache, entry, frames)
+        wants_target = len(clips) < targets
+        cached = cache.file(entry).exists()
+        if wants_target or not cached:  # pixels read once, for the latents and the target alike
+            rgb, depth = clip_tensors(entry.path, (entry.height, entry.width))  # [T,3,H,W], [T,H,W]
+            rgb, depth = rgb[:frames], depth[:frames]
+        # uncached clips: only the frames kept are encoded (the encoder is per frame); the cache is not filled
+        latents = cache.load(entry) if cached else cache.encode(rgb, depth)
         cut = {k: v[:frames].to(dtype).contiguous() for k, v in latents.items()}  # [T,4,h,w]
         save_file(cut, str(out / "latents" / _latent_name(entry.path.name, entry.height, entry.width)))
         record = {"name": entry.path.name, "frames": frames, "height": entry.height, "width": entry.width}
-        if len(clips) < targets:
-            depth = clip_tensors(entry.path, (entry.height, entry.width))[1][:frames]  # [T,H,W]
+        if wants_target:
             write_target_png(
                 depth, out / "targets" / _target_name(entry.path.name, entry.height, entry.width)
             )
             record["target"] = True
         clips.append(record)
-    record = {"format": PACK_FORMAT, "vae": cache.root.name.removeprefix("latents_"), "clips": clips}
+    record = {"format": PACK_FORMAT, "vae": cache.fingerprint, "clips": clips}
     tmp = out / "index.json.partial"
     tmp.write_text(json.dumps(record, indent=1))
     tmp.replace(out / "index.json")  # a pack without index.json is incomplete
@@ -111,17 +113,6 @@ def _read_index(root: Path) -> dict:
     if record.get("format") != PACK_FORMAT:
         raise ValueError(f"data.latent_pack: {index_file} is not a {PACK_FORMAT} index")
     return record
-
-
-@torch.no_grad()
-def _encode(cache: LatentCache, entry: ClipEntry, frames: int) -> dict[str, torch.Tensor]:
-    from dav_core.models.vae import encode_frames, encode_normalized_depth
-
-    rgb, depth = clip_tensors(entry.path, (entry.height, entry.width))  # [T,3,H,W], [T,H,W]
-    return {
-        "rgb": encode_frames(cache.vae, rgb[:frames], cache.chunk),
-        "depth": encode_normalized_depth(cache.vae, depth[:frames], cache.chunk),
-    }
 
 
 class PackIndex:
@@ -207,14 +198,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg = resolve(load_config(args.config, args.overrides))
     dcfg = cfg["data"]
     vae = build_vae(cfg)
-    index = ClipIndex(
-        dcfg["dataset_dir"],
-        use_filter=bool(dcfg.get("filter", True)),
-        filter_kwargs=dcfg.get("filter_settings") or {},
-        cache_dir=dcfg.get("cache_dir"),
-        resolutions=dcfg.get("resolutions"),
-        seed=int(cfg["seed"]),
-    )
+    index = ClipIndex.from_config(dcfg, int(cfg["seed"]))
     cache = LatentCache(index.cache_dir, vae, int(dcfg.get("vae_chunk", 8)))  # used where already filled
     out = write_pack(
         index, cache, args.out, dtype=DTYPES[args.dtype], frame_limits=dict(args.limit), targets=args.targets

@@ -234,14 +234,7 @@ class Trainer:
             self.latent_cache = PackLatents(self.index)
             logger.info("%d clips from latent pack %s", len(self.index), dcfg["latent_pack"])
             return
-        self.index = ClipIndex(
-            dcfg["dataset_dir"],
-            use_filter=bool(dcfg.get("filter", True)),
-            filter_kwargs=dcfg.get("filter_settings") or {},
-            cache_dir=dcfg.get("cache_dir"),
-            resolutions=dcfg.get("resolutions"),
-            seed=self.seed,
-        )
+        self.index = ClipIndex.from_config(dcfg, self.seed)
         self.latent_cache = None
         if dcfg.get("cache_latents", True):
             self.latent_cache = LatentCache(self.index.cache_dir, self.vae, int(dcfg.get("vae_chunk", 8)))
@@ -335,7 +328,9 @@ class Trainer:
             lr=lr,
             betas=tuple(ocfg.get("betas", (0.9, 0.999))),
             weight_decay=float(ocfg.get("weight_decay", 0.0)),
-            **({"fused": True} if self.device.type == "cuda" else {"foreach": True}),  # fewer launches on GPUs
+            **(
+                {"fused": True} if self.device.type == "cuda" else {"foreach": True}
+            ),  # fewer launches on GPUs
         )
         self.base_lr = lr
         self._make_loader(phase)

@@ -34,7 +34,14 @@ def _train(data: Path, out: Path, *extra: str):
     from training.train import main
 
     return main(
-        ["--config", DEBUG, f"data.dataset_dir={data}", f"output_dir={out}", "train.steps=3", "interp.steps=2"]
+        [
+            "--config",
+            DEBUG,
+            f"data.dataset_dir={data}",
+            f"output_dir={out}",
+            "train.steps=3",
+            "interp.steps=2",
+        ]
         + ["export.bundle=null", *extra]
     )
 
@@ -48,6 +55,52 @@ def test_training_on_a_float32_pack_is_training_on_the_dataset(toy_dir, tmp_path
         a, b = getattr(direct, module).state_dict(), getattr(packed, module).state_dict()
         for name in a:
             assert torch.equal(a[name], b[name]), (module, name)
+
+
+def test_device_batches_are_the_per_item_batches(toy_dir, tmp_path) -> None:
+    from training.data import ClipDataset, PackedBatchSampler, collate
+    from training.device_batches import DeviceLatentBatches
+    from training.latent_pack import PackLatents
+
+    pack = _pack(toy_dir, tmp_path / "pack", "--limit", "64x64=6")
+    index = PackIndex([pack, _pack(toy_dir, tmp_path / "full")])  # clips of 6 and of 8 frames
+    latents = PackLatents(index)
+    batches = DeviceLatentBatches(index, latents, "cpu")
+    assert batches.nbytes() == 2 * (4 * 6 + 4 * 8) * 4 * 8 * 8 * 4  # rgb + depth, float32
+    for mode, lo, hi in (("depth", 1, 5), ("interp", 3, 6)):
+        sampler = PackedBatchSampler(index, 3, min_frames=lo, max_frames=hi, seed=5, repeats=2)
+        dataset = ClipDataset(index, mode, latents)
+        for epoch in (0, 1):
+            sampler.set_epoch(epoch)
+            for items in sampler:
+                got, want = batches.batch(items, mode), collate([dataset[item] for item in items])
+                assert got.keys() == want.keys()
+                for key in want:
+                    assert torch.equal(got[key], want[key]), (mode, key)
+    with pytest.raises(ValueError, match="mode must be"):
+        batches.batch(items, "other")
+
+
+def test_repeated_clips_fill_an_epoch_with_their_own_draws(toy_dir, tmp_path) -> None:
+    from training.data import PackedBatchSampler, mix_seed
+
+    index = PackIndex(_pack(toy_dir, tmp_path / "pack"))
+    once = PackedBatchSampler(index, 64, min_frames=1, max_frames=8, seed=2)
+    items = [it for batch in once for it in batch]
+    assert sorted(i for i, _, _ in items) == [0, 1, 2, 3]
+    assert all(seed == mix_seed(2, 0, i, 29) for i, _, seed in items)  # the seeds of a single appearance
+    many = PackedBatchSampler(index, 64, min_frames=1, max_frames=8, seed=2, repeats=5)
+    items = [it for batch in many for it in batch]
+    assert sorted(i for i, _, _ in items) == sorted(list(range(4)) * 5)
+    assert len({seed for _, _, seed in items}) == 20  # every appearance draws its own frames
+    assert len({k for _, k, _ in items}) > 1
+    with pytest.raises(ValueError, match="data.clip_repeats"):
+        PackedBatchSampler(index, 64, min_frames=1, max_frames=8, repeats=0)
+    trainer = _train(
+        toy_dir, tmp_path / "run", f"data.latent_pack={tmp_path / 'pack'}", "data.clip_repeats=3"
+    )
+    assert trainer.step == 5 and trainer.device_batches is not None
+    assert len(trainer.sampler.all_batches()) >= 6  # 12 items, batches of at most 2
 
 
 def test_half_precision_pack_with_frame_limits_and_targets(toy_dir, tmp_path) -> None:
@@ -132,3 +185,30 @@ def test_decoder_fine_tuning_keeps_the_encoder_and_swaps_into_a_bundle(toy_dir, 
     tuned.save_pretrained(tmp_path / "other_vae")
     with pytest.raises(ValueError, match="--vae .* encoder differs"):
         export_bundle(BUNDLE, tmp_path / "bad.safetensors", vae=tmp_path / "other_vae")
+
+
+def test_training_benchmark_times_both_batch_paths(toy_dir, tmp_path, capsys) -> None:
+    from training.bench_train import main
+
+    pack = _pack(toy_dir, tmp_path / "pack")
+    results = main(
+        [
+            "--config",
+            DEBUG,
+            "--batch",
+            "3",
+            "--steps",
+            "2",
+            "--warmup",
+            "1",
+            "--json",
+            str(tmp_path / "b.json"),
+        ]
+        + [f"data.dataset_dir={toy_dir}", f"data.latent_pack={pack}", "data.clip_repeats=2", "interp.steps=0"]
+    )
+    assert [r["pack_on_device"] for r in results] == [False, True]
+    assert all(r["steps_per_s"] > 0 and r["clips_per_s"] > 0 and r["data_ms_per_step"] >= 0 for r in results)
+    assert json.loads((tmp_path / "b.json").read_text()) == results
+    assert "device / per-item steps/s" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--config", DEBUG, f"data.dataset_dir={toy_dir}"])  # no latent pack

@@ -285,8 +285,9 @@ def collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
 class PackedBatchSampler(torch.utils.data.Sampler):
     """Video packing: every batch holds clips of one resolution and one frame count K.
 
-    Per epoch each clip appears once, with K drawn uniformly from ``[min_frames, min(max_frames, T)]``.
-    Clips are grouped by (resolution, K), shuffled, cut into batches of that resolution's batch size
+    Per epoch each clip appears ``repeats`` times (once by default), each time with K drawn uniformly
+    from ``[min_frames, min(max_frames, T)]`` and its own seed, so a small data set still fills large
+    batches. Items are grouped by (resolution, K), shuffled, cut into batches of that resolution's batch size
     (the last batch of a group may be smaller unless ``drop_last``) and the batches shuffled. With
     several ranks, rank r takes batches r, r+W, ...; the list is padded by repeating batches so every
     rank gets the same number. ``start_batch`` skips the first batches of the epoch (resume).
@@ -303,9 +304,13 @@ class PackedBatchSampler(torch.utils.data.Sampler):
         rank: int = 0,
         world_size: int = 1,
         drop_last: bool = False,
+        repeats: int = 1,
     ) -> None:
         if not 1 <= min_frames <= max_frames:
             raise ValueError(f"need 1 <= min_frames <= max_frames, got {min_frames}, {max_frames}")
+        if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+            raise ValueError(f"data.clip_repeats must be a whole number >= 1, got {repeats!r}")
+        self.repeats = repeats
         self.index = index
         self.batch_sizes = batch_sizes
         self.min_frames, self.max_frames = min_frames, max_frames
@@ -323,12 +328,13 @@ class PackedBatchSampler(torch.utils.data.Sampler):
     def all_batches(self) -> list[list[tuple[int, int, int]]]:
         """Every batch of the current epoch, over all ranks, in order."""
         rng = random.Random(mix_seed(self.seed, self.epoch, 17))
-        groups: dict[tuple, list[int]] = {}
+        groups: dict[tuple, list[tuple[int, int]]] = {}
         for i, entry in enumerate(self.index.entries):
             if entry.frames < self.min_frames:
                 continue
-            k = rng.randint(self.min_frames, min(self.max_frames, entry.frames))
-            groups.setdefault((entry.height, entry.width, k), []).append(i)
+            for repeat in range(self.repeats):
+                k = rng.randint(self.min_frames, min(self.max_frames, entry.frames))
+                groups.setdefault((entry.height, entry.width, k), []).append((i, repeat))
         batches = []
         for key in sorted(groups):
             members = groups[key]
@@ -338,12 +344,16 @@ class PackedBatchSampler(torch.utils.data.Sampler):
                 chunk = members[start : start + size]
                 if self.drop_last and len(chunk) < size:
                     continue
-                batches.append([(i, key[2], mix_seed(self.seed, self.epoch, i, 29)) for i in chunk])
+                batches.append([(i, key[2], self._item_seed(i, repeat)) for i, repeat in chunk])
         rng.shuffle(batches)
         if self.world_size > 1 and batches and len(batches) % self.world_size:
             pad = self.world_size - len(batches) % self.world_size
             batches += [batches[j % len(batches)] for j in range(pad)]
         return batches
+
+    def _item_seed(self, clip: int, repeat: int) -> int:
+        extra = (repeat,) if repeat else ()  # the first appearance keeps the seed of a single one
+        return mix_seed(self.seed, self.epoch, clip, 29, *extra)
 
     def _mine(self) -> list[list[tuple[int, int, int]]]:
         return self.all_batches()[self.rank :: self.world_size]

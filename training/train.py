@@ -49,6 +49,7 @@ from .data import (
     mix_seed,
     vae_fingerprint,
 )
+from .device_batches import DeviceLatentBatches
 from .distributed import barrier, collective_device, init_distributed, is_main, mean_across_ranks
 from .frames import interp_condition
 from .latent_pack import PackIndex, PackLatents
@@ -205,6 +206,7 @@ class Trainer:
         torch.manual_seed(mix_seed(self.seed, self.rank, 3))
 
         dcfg = cfg["data"]
+        self.device_batches: DeviceLatentBatches | None = None
         if is_main():  # rank 0 fills the filter and latent caches, the others then read them
             self._build_data(dcfg)
         barrier()
@@ -233,6 +235,9 @@ class Trainer:
                 )
             self.latent_cache = PackLatents(self.index)
             logger.info("%d clips from latent pack %s", len(self.index), dcfg["latent_pack"])
+            if dcfg.get("pack_on_device", True):  # batches gathered where the model is, no DataLoader
+                self.device_batches = DeviceLatentBatches(self.index, self.latent_cache, self.device)
+                logger.info("latent pack on %s: %.1f MiB", self.device, self.device_batches.nbytes() / 2**20)
             return
         self.index = ClipIndex.from_config(dcfg, self.seed)
         self.latent_cache = None
@@ -262,23 +267,28 @@ class Trainer:
             rank=self.rank,
             world_size=self.world_size,
             drop_last=bool(dcfg.get("drop_last", False)),
+            repeats=dcfg.get("clip_repeats", 1),
         )
         if len(self.sampler.all_batches()) == 0:
             raise ValueError(f"no {phase} batches: no clip has at least {lo} frames")
         self.dataset = ClipDataset(self.index, phase, self.latent_cache)
-        self.iterator = None
+        self.loader_phase, self.iterator = phase, None
 
     def _next_batch(self) -> dict:
         while True:
             if self.iterator is None:
                 self.sampler.set_epoch(self.epoch, self.batch_in_epoch)
-                loader = torch.utils.data.DataLoader(
-                    self.dataset,
-                    batch_sampler=self.sampler,
-                    collate_fn=collate,
-                    num_workers=int(self.cfg["data"].get("num_workers", 0)),
-                )
-                self.iterator = iter(loader)
+                if self.device_batches is not None:
+                    phase, batches = self.loader_phase, self.device_batches
+                    self.iterator = (batches.batch(items, phase) for items in self.sampler)
+                else:
+                    loader = torch.utils.data.DataLoader(
+                        self.dataset,
+                        batch_sampler=self.sampler,
+                        collate_fn=collate,
+                        num_workers=int(self.cfg["data"].get("num_workers", 0)),
+                    )
+                    self.iterator = iter(loader)
             try:
                 batch = next(self.iterator)
                 self.batch_in_epoch += 1
@@ -354,7 +364,13 @@ class Trainer:
     def loss_on(self, batch: dict, micro: int) -> torch.Tensor:
         rgb, x0 = self._latents(batch)  # [B,K,4,h,w]
         generator = torch.Generator().manual_seed(mix_seed(self.seed, self.step, micro, self.rank, 7))
-        noise = torch.randn(x0.shape, generator=generator).to(self.device)
+        if self.device.type == "cuda":  # drawn where it is used: no host-to-device copy per step
+            on_device = torch.Generator(self.device).manual_seed(
+                mix_seed(self.seed, self.step, micro, self.rank, 8)
+            )
+            noise = torch.randn(x0.shape, generator=on_device, device=self.device)
+        else:
+            noise = torch.randn(x0.shape, generator=generator)
         sigmas = sample_sigmas(x0.shape[0], self.cfg["flow"], self.scheduler_config, generator).to(
             self.device
         )

@@ -128,21 +128,92 @@ def _sane_targets(eyes: np.ndarray, targets: np.ndarray, min_dist: float, pitch_
     return out
 
 
-def _static_path(rng, times, center, radius, eye_height, clamp, look_h, heading):
-    """Tripod: fixed eye, fixed view or (40 %) a very slow pan of 0.01-0.05 rad/s."""
-    T = len(times)
-    if heading is None:
-        r = radius * rng.uniform(0.45, 0.95)
-        a0 = rng.uniform(0, 2 * np.pi)
-        eye = center + r * np.array([math.sin(a0), 0.0, math.cos(a0)])
+@dataclass(frozen=True)
+class _Stage:
+    """Where a camera path may go: the point of interest, the room around it and the eye height."""
+
+    center: np.ndarray  # [3] world xyz of the point of interest
+    radius: float  # horizontal distance the path may use around ``center``
+    look_h: float  # height of the look-at point
+    height: Callable[[np.ndarray], np.ndarray] | float  # eye height: constant or xz [N,2] -> [N]
+    clamp: Callable[[np.ndarray], np.ndarray] | None  # eyes [N,3] -> eyes inside the free space
+
+    @property
+    def subject(self) -> np.ndarray:
+        """The point of interest at look-at height, [3]."""
+        return np.array([self.center[0], self.look_h, self.center[2]])
+
+    def eyes(self, xz: np.ndarray) -> np.ndarray:
+        """Eye positions [N,3] above ground positions ``xz`` [N,2], clamped into the free space."""
+        h = self.height(xz) if callable(self.height) else np.full(len(xz), float(self.height))
+        eyes = np.stack([xz[:, 0], h, xz[:, 1]], -1)
+        return eyes if self.clamp is None else self.clamp(eyes)
+
+    def eyes_still(self, eye: np.ndarray, frames: int) -> np.ndarray:
+        """A standing eye at the xz of ``eye`` [3] for ``frames`` frames, [T,3]."""
+        return self.eyes(np.tile(eye[[0, 2]], (frames, 1)))
+
+
+def _duration(times: np.ndarray) -> float:
+    return float(times[-1] - times[0]) if len(times) > 1 else 0.0
+
+
+def _orbit_path(rng, times, stage: _Stage, speed: float):
+    """Circle about the centre at 45-95 % of the radius, looking at (a jittered) centre."""
+    r = stage.radius * rng.uniform(0.45, 0.95)
+    omega = speed / max(r, 1e-3) * rng.choice([-1, 1])
+    a0 = rng.uniform(0, 2 * np.pi)
+    ang = a0 + omega * (times - times[0])  # [T]
+    xz = np.stack([stage.center[0] + r * np.sin(ang), stage.center[2] + r * np.cos(ang)], -1)
+    eyes = stage.eyes(xz)
+    tgt_off = rng.normal(0, 0.3, 3) * np.array([1, 0.3, 1])
+    targets = np.tile(stage.subject + tgt_off, (len(times), 1))
+    return eyes, targets, {"radius": float(r), "angular_speed": float(omega)}
+
+
+def _straight_path(kind, rng, times, stage: _Stage, speed, heading, max_length, look_ahead):
+    """Straight move through the centre; a dolly looks roughly along the motion, a tracking shot looks
+    sideways at the centre moved ``look_ahead`` m along the motion."""
+    heading = rng.uniform(0, 2 * np.pi) if heading is None else heading
+    direction = np.array([math.sin(heading), 0.0, math.cos(heading)])
+    dur = _duration(times)
+    length = min(speed * dur, 1.8 * stage.radius if max_length is None else max_length)
+    start = stage.center - direction * length / 2 + rng.normal(0, 0.2 * stage.radius, 3) * np.array([1, 0, 1])
+    s = (times - times[0]) / max(dur, 1e-6) * length  # [T] distance travelled
+    eyes = stage.eyes(start[[0, 2]][None] + s[:, None] * direction[[0, 2]][None])
+    if kind == "dolly":
+        yaw_off = rng.normal(0, 0.25)
+        fwd = axis_angle(np.array([0.0, 1.0, 0.0]), yaw_off) @ direction
+        pitch = rng.uniform(-0.25, 0.05)
+        targets = eyes + fwd[None] * 5.0 + np.array([0, 5.0 * math.tan(pitch), 0])[None]
     else:
-        eye = center + rng.normal(0, 0.2 * radius, 3) * np.array([1, 0, 1])
-    eyes = np.tile(eye, (T, 1))
-    eyes[:, 1] = eye_height(eyes[:, [0, 2]])
-    if clamp is not None:
-        eyes = clamp(eyes)
+        targets = np.tile(stage.subject + direction * look_ahead, (len(times), 1))
+    return eyes, targets, {"heading": float(heading), "length": float(length)}
+
+
+def _pan_path(rng, times, stage: _Stage, speed, pan_heading):
+    """Fixed eye near the centre sweeping its heading at ``speed`` rad/s, with a slowly wavering pitch."""
+    eye = stage.center + rng.normal(0, 0.3 * stage.radius, 3) * np.array([1, 0, 1])
+    eyes = stage.eyes_still(eye, len(times))
+    omega = speed * rng.choice([-1, 1])
+    a0 = rng.uniform(0, 2 * np.pi) if pan_heading is None else pan_heading - omega * _duration(times) / 2
+    ang = a0 + omega * (times - times[0])  # [T]
+    pitch = rng.uniform(-0.3, 0.05) + 0.1 * np.sin(times * rng.uniform(0.3, 1.0))  # [T]
+    fwd = np.stack([np.sin(ang), np.tan(pitch), np.cos(ang)], -1)
+    return eyes, eyes + fwd * 3.0, {"angular_speed": float(omega)}
+
+
+def _static_path(rng, times, stage: _Stage, heading):
+    """Tripod: fixed eye, fixed view or (40 %) a very slow pan of 0.01-0.05 rad/s."""
     if heading is None:
-        target = np.array([center[0], look_h, center[2]]) + rng.normal(0, 0.3, 3) * np.array([1, 0.3, 1])
+        r = stage.radius * rng.uniform(0.45, 0.95)
+        a0 = rng.uniform(0, 2 * np.pi)
+        eye = stage.center + r * np.array([math.sin(a0), 0.0, math.cos(a0)])
+    else:
+        eye = stage.center + rng.normal(0, 0.2 * stage.radius, 3) * np.array([1, 0, 1])
+    eyes = stage.eyes_still(eye, len(times))
+    if heading is None:
+        target = stage.subject + rng.normal(0, 0.3, 3) * np.array([1, 0.3, 1])
         fwd = target - eyes[0]
     else:
         h = heading + rng.normal(0, 0.25)
@@ -150,7 +221,7 @@ def _static_path(rng, times, center, radius, eye_height, clamp, look_h, heading)
     omega = rng.uniform(0.01, 0.05) * rng.choice([-1, 1]) if rng.random() < 0.4 else 0.0
     rot = [axis_angle(np.array([0.0, 1.0, 0.0]), omega * (t - times[0])) for t in times]
     targets = eyes + np.stack([r @ fwd for r in rot])
-    return eyes, targets, omega
+    return eyes, targets, {"angular_speed": float(omega)}
 
 
 def make_trajectory(
@@ -185,64 +256,20 @@ def make_trajectory(
     it pans very slowly.
     """
     center = np.asarray(center, np.float64)
-    T = len(times)
-    dur = float(times[-1] - times[0]) if T > 1 else 0.0
     look_h = center[1] if look_height is None else look_height
-
-    def eye_height(xz: np.ndarray) -> np.ndarray:
-        return height(xz) if callable(height) else np.full(len(xz), float(height))
-
-    info: dict = {"kind": kind, "speed": float(speed)}
+    stage = _Stage(center, radius, look_h, height, clamp)
     if kind == "orbit":
-        r = radius * rng.uniform(0.45, 0.95)
-        omega = speed / max(r, 1e-3) * rng.choice([-1, 1])
-        a0 = rng.uniform(0, 2 * np.pi)
-        ang = a0 + omega * (times - times[0])
-        xz = np.stack([center[0] + r * np.sin(ang), center[2] + r * np.cos(ang)], -1)
-        eyes = np.stack([xz[:, 0], eye_height(xz), xz[:, 1]], -1)
-        if clamp is not None:
-            eyes = clamp(eyes)
-        tgt_off = rng.normal(0, 0.3, 3) * np.array([1, 0.3, 1])
-        targets = np.tile(np.array([center[0], look_h, center[2]]) + tgt_off, (T, 1))
-        info.update(radius=float(r), angular_speed=float(omega))
+        eyes, targets, path_info = _orbit_path(rng, times, stage, speed)
     elif kind in ("dolly", "tracking"):
-        # straight move; dolly looks roughly along the motion, tracking looks sideways at the centre
-        heading = rng.uniform(0, 2 * np.pi) if heading is None else heading
-        direction = np.array([math.sin(heading), 0.0, math.cos(heading)])
-        length = min(speed * dur, 1.8 * radius if max_length is None else max_length)
-        start = center - direction * length / 2 + rng.normal(0, 0.2 * radius, 3) * np.array([1, 0, 1])
-        s = (times - times[0]) / max(dur, 1e-6) * length
-        xz = start[[0, 2]][None] + s[:, None] * direction[[0, 2]][None]
-        eyes = np.stack([xz[:, 0], eye_height(xz), xz[:, 1]], -1)
-        if clamp is not None:
-            eyes = clamp(eyes)
-        if kind == "dolly":
-            yaw_off = rng.normal(0, 0.25)
-            fwd = axis_angle(np.array([0.0, 1.0, 0.0]), yaw_off) @ direction
-            pitch = rng.uniform(-0.25, 0.05)
-            targets = eyes + fwd[None] * 5.0 + np.array([0, 5.0 * math.tan(pitch), 0])[None]
-        else:
-            subject = np.array([center[0], look_h, center[2]]) + direction * look_ahead
-            targets = np.tile(subject, (T, 1))
-        info.update(heading=float(heading), length=float(length))
+        eyes, targets, path_info = _straight_path(
+            kind, rng, times, stage, speed, heading, max_length, look_ahead
+        )
     elif kind == "pan":
-        eye = center + rng.normal(0, 0.3 * radius, 3) * np.array([1, 0, 1])
-        eyes = np.tile(eye, (T, 1))
-        eyes[:, 1] = eye_height(eyes[:, [0, 2]])
-        if clamp is not None:
-            eyes = clamp(eyes)
-        omega = speed * rng.choice([-1, 1])
-        a0 = rng.uniform(0, 2 * np.pi) if pan_heading is None else pan_heading - omega * dur / 2
-        ang = a0 + omega * (times - times[0])
-        pitch = rng.uniform(-0.3, 0.05) + 0.1 * np.sin(times * rng.uniform(0.3, 1.0))
-        fwd = np.stack([np.sin(ang), np.tan(pitch), np.cos(ang)], -1)
-        targets = eyes + fwd * 3.0
-        info.update(angular_speed=float(omega))
+        eyes, targets, path_info = _pan_path(rng, times, stage, speed, pan_heading)
     elif kind == "static":
-        eyes, targets, omega = _static_path(rng, times, center, radius, eye_height, clamp, look_h, heading)
-        info.update(angular_speed=float(omega))
+        eyes, targets, path_info = _static_path(rng, times, stage, heading)
     else:
         raise ValueError(f"unknown trajectory {kind!r}")
     targets = _sane_targets(eyes, targets, min_dist, pitch_range)
     c2w = np.stack([look_at(e, t) for e, t in zip(eyes, targets, strict=True)])
-    return c2w, info
+    return c2w, {"kind": kind, "speed": float(speed), **path_info}

@@ -93,6 +93,147 @@ def _frames_setting(frames) -> int | list[int]:
     return list(frames) if isinstance(frames, tuple) else int(frames)
 
 
+def _check_request(clips: int, height: int, width: int, scene_types, effects: str) -> None:
+    """Raise ValueError for a request that cannot make a dataset."""
+    from .generators import SCENE_TYPES
+    from .sensor import EFFECTS_MODES
+
+    if effects not in EFFECTS_MODES:
+        raise ValueError(f"effects must be one of {', '.join(EFFECTS_MODES)}, not {effects!r}")
+    if clips < 0:
+        raise ValueError("--clips must be >= 0")
+    if height < 8 or width < 8:
+        raise ValueError("--size must be at least 8x8")
+    for s in scene_types or []:
+        if s not in SCENE_TYPES:
+            raise ValueError(f"unknown scene type {s!r}; choose from {', '.join(SCENE_TYPES)}")
+
+
+def _claim_folder(out: Path, settings: dict, clips: int) -> None:
+    """Record ``settings`` in ``out`` (refusing a folder made with other settings) and remove the
+    temporary folders an interrupted run left behind."""
+    out.mkdir(parents=True, exist_ok=True)
+    sfile = out / SETTINGS_FILE
+    prev_clips = 0
+    if sfile.exists():
+        old = json.loads(sfile.read_text())
+        old_core = {k: old.get(k, LEGACY_SETTINGS.get(k)) for k in settings}
+        if old_core != settings:
+            raise ValueError(
+                f"{out} holds a dataset made with other settings ({old_core}); use another --out"
+            )
+        prev_clips = old.get("clips", 0)
+    sfile.write_text(json.dumps({**settings, "clips": max(clips, prev_clips)}, indent=1))
+    for stale in out.glob(f"{TMP_PREFIX}*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _missing_clips(out: Path, clips: int, scene_types, seed: int, **shared) -> list[dict]:
+    """Jobs for the clips not complete in ``out`` (a partial clip folder is removed); clip ``i`` is drawn
+    from seed ``seed + i`` and ``shared`` holds the settings every job shares."""
+    todo = []
+    for i in range(clips):
+        path = out / clip_dirname(i)
+        if is_complete(path):
+            continue
+        if path.exists():  # not ours to trust: regenerate
+            shutil.rmtree(path)
+        st = scene_types[i % len(scene_types)] if scene_types else None
+        todo.append({"index": i, "seed": seed + i, **shared, "scene_type": st, "path": str(path)})
+    return todo
+
+
+class _Tally:
+    """Counts finished clips into the run statistics and the progress bar."""
+
+    def __init__(self, stats: dict, bar):
+        self.stats, self.bar, self.render_s = stats, bar, 0.0
+
+    def __call__(self, res: dict) -> None:
+        self.stats["generated"] += 1
+        self.stats["frames"] += res["frames"]
+        self.render_s += res["render_s"]
+        self.bar.update(1)
+
+
+def _render_here(todo: list[dict], backend: str, threads: int, tally: _Tally) -> None:
+    """Render every job in this process (restoring torch's thread count afterwards)."""
+    saved_threads = None
+    try:
+        import torch
+
+        saved_threads = torch.get_num_threads()
+    except ImportError:
+        pass
+    _init_worker(backend, threads)
+    try:
+        for job in todo:
+            tally(_make_clip(job))
+    finally:
+        _WORKER.pop("renderer").close()
+        if saved_threads:
+            torch.set_num_threads(saved_threads)
+
+
+def _render_in_pool(todo: list[dict], backend: str, n_workers: int, threads: int, tally: _Tally) -> None:
+    """Render the jobs in ``n_workers`` spawned processes, each with its own renderer."""
+    with ProcessPoolExecutor(
+        max_workers=n_workers,
+        mp_context=get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(backend, threads),
+    ) as pool:
+        pending = {pool.submit(_make_clip, job) for job in todo}
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    tally(fut.result())
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            raise
+
+
+def _render_jobs(todo: list[dict], stats: dict, backend: str, workers: int | None, progress: bool) -> None:
+    """Render ``todo`` with up to ``workers`` processes (default: one a core), filling in ``stats``."""
+    from tqdm import tqdm
+
+    resolved = resolve_backend(backend)
+    stats["backend"] = resolved
+    cores = os.cpu_count() or 1
+    n_workers = max(1, min(workers or cores, len(todo)))
+    threads = max(1, cores // n_workers)
+    stats["workers"] = n_workers
+    log.info(
+        "dav synth: %d clips to render (%d already complete) with %d worker(s), backend %s",
+        len(todo),
+        stats["skipped"],
+        n_workers,
+        resolved,
+    )
+    t0 = time.perf_counter()
+    bar = tqdm(
+        total=stats["clips"],
+        initial=stats["skipped"],
+        unit="clip",
+        file=sys.stderr,
+        disable=not progress,
+        dynamic_ncols=True,
+    )
+    tally = _Tally(stats, bar)
+    try:
+        if n_workers == 1:
+            _render_here(todo, resolved, threads, tally)
+        else:
+            _render_in_pool(todo, resolved, n_workers, threads, tally)
+    finally:
+        bar.close()
+    stats["seconds"] = time.perf_counter() - t0
+    stats["render_seconds_per_frame"] = tally.render_s / max(stats["frames"], 1)
+    stats["frames_per_second"] = stats["frames"] / max(stats["seconds"], 1e-9)
+
+
 def generate_dataset(
     out_dir: str | Path,
     clips: int,
@@ -110,23 +251,9 @@ def generate_dataset(
     """Generate (or complete) a dataset of ``clips`` clips in ``out_dir``; returns run statistics.
 
     ``effects``: "auto" (camera/sensor effects sampled per clip, see ``sensor.py``) or "none" (clean)."""
-    from tqdm import tqdm
-
-    from .generators import SCENE_TYPES
-    from .sensor import EFFECTS_MODES
-
-    if effects not in EFFECTS_MODES:
-        raise ValueError(f"effects must be one of {', '.join(EFFECTS_MODES)}, not {effects!r}")
-    if clips < 0:
-        raise ValueError("--clips must be >= 0")
     height, width = size
-    if height < 8 or width < 8:
-        raise ValueError("--size must be at least 8x8")
-    for s in scene_types or []:
-        if s not in SCENE_TYPES:
-            raise ValueError(f"unknown scene type {s!r}; choose from {', '.join(SCENE_TYPES)}")
+    _check_request(clips, height, width, scene_types, effects)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     settings = {
         "format": "dav-synthetic",
         "seed": int(seed),
@@ -137,45 +264,22 @@ def generate_dataset(
         "depth_dtype": depth_dtype,
         "effects": effects,
     }
-    sfile = out / SETTINGS_FILE
-    if sfile.exists():
-        old = json.loads(sfile.read_text())
-        old_core = {k: old.get(k, LEGACY_SETTINGS.get(k)) for k in settings}
-        if old_core != settings:
-            raise ValueError(
-                f"{out} holds a dataset made with other settings ({old_core}); use another --out"
-            )
-    prev_clips = json.loads(sfile.read_text()).get("clips", 0) if sfile.exists() else 0
-    sfile.write_text(json.dumps({**settings, "clips": max(clips, prev_clips)}, indent=1))
-    for stale in out.glob(f"{TMP_PREFIX}*"):  # left by an interrupted run
-        shutil.rmtree(stale, ignore_errors=True)
-
-    todo = []
-    for i in range(clips):
-        path = out / clip_dirname(i)
-        if is_complete(path):
-            continue
-        if path.exists():  # not ours to trust: regenerate
-            shutil.rmtree(path)
-        st = scene_types[i % len(scene_types)] if scene_types else None
-        todo.append(
-            {
-                "index": i,
-                "seed": seed + i,
-                "frames": frames,
-                "height": height,
-                "width": width,
-                "scene_type": st,
-                "path": str(path),
-                "rgb_format": rgb_format,
-                "depth_dtype": depth_dtype,
-                "effects": effects,
-            }
-        )
-    skipped = clips - len(todo)
+    _claim_folder(out, settings, clips)
+    todo = _missing_clips(
+        out,
+        clips,
+        scene_types,
+        seed=seed,
+        frames=frames,
+        height=height,
+        width=width,
+        rgb_format=rgb_format,
+        depth_dtype=depth_dtype,
+        effects=effects,
+    )
     stats = {
         "clips": clips,
-        "skipped": skipped,
+        "skipped": clips - len(todo),
         "generated": 0,
         "frames": 0,
         "seconds": 0.0,
@@ -183,75 +287,5 @@ def generate_dataset(
         "workers": 0,
     }
     if todo:
-        resolved = resolve_backend(backend)
-        stats["backend"] = resolved
-        cores = os.cpu_count() or 1
-        n_workers = max(1, min(workers or cores, len(todo)))
-        threads = max(1, cores // n_workers)
-        stats["workers"] = n_workers
-        log.info(
-            "dav synth: %d clips to render (%d already complete) with %d worker(s), backend %s",
-            len(todo),
-            skipped,
-            n_workers,
-            resolved,
-        )
-        t0 = time.perf_counter()
-        bar = tqdm(
-            total=clips,
-            initial=skipped,
-            unit="clip",
-            file=sys.stderr,
-            disable=not progress,
-            dynamic_ncols=True,
-        )
-        render_s = 0.0
-        try:
-            if n_workers == 1:
-                saved_threads = None
-                try:
-                    import torch
-
-                    saved_threads = torch.get_num_threads()
-                except ImportError:
-                    pass
-                _init_worker(resolved, threads)
-                try:
-                    for job in todo:
-                        res = _make_clip(job)
-                        stats["generated"] += 1
-                        stats["frames"] += res["frames"]
-                        render_s += res["render_s"]
-                        bar.update(1)
-                finally:
-                    _WORKER.pop("renderer").close()
-                    if saved_threads:
-                        torch.set_num_threads(saved_threads)
-            else:
-                ctx = get_context("spawn")
-                with ProcessPoolExecutor(
-                    max_workers=n_workers,
-                    mp_context=ctx,
-                    initializer=_init_worker,
-                    initargs=(resolved, threads),
-                ) as pool:
-                    pending = {pool.submit(_make_clip, job) for job in todo}
-                    try:
-                        while pending:
-                            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                            for fut in done:
-                                res = fut.result()
-                                stats["generated"] += 1
-                                stats["frames"] += res["frames"]
-                                render_s += res["render_s"]
-                                bar.update(1)
-                    except BaseException:
-                        for fut in pending:
-                            fut.cancel()
-                        raise
-        finally:
-            bar.close()
-        stats["seconds"] = time.perf_counter() - t0
-        stats["render_seconds_per_frame"] = render_s / max(stats["frames"], 1)
-        stats["frames_per_second"] = stats["frames"] / max(stats["seconds"], 1e-9)
+        _render_jobs(todo, stats, backend, workers, progress)
     return stats

@@ -377,107 +377,130 @@ class RaycastRenderer:
             out[m] = a * (1 - f[m]) + b * f[m]
         return out
 
-    # ------------------------------------------------------------------ frames
-    def render_frame(
-        self, scene: Scene, track: CameraTrack, index: int, accels=None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        accels = accels if accels is not None else self._accels(scene)
-        H, W = track.height, track.width
-        dt = self.dtype
-        t_now = float(track.times[index])
-        poses = [p.pose_at(t_now) for p in scene.primitives]
-        c2w = track.c2w[index]
-        dirs_cam = torch.tensor(pixel_rays(track.K, H, W).reshape(-1, 3), dtype=dt)
-        R = torch.tensor(c2w[:3, :3], dtype=dt)
-        eye = torch.tensor(c2w[:3, 3], dtype=dt)
-        d = dirs_cam @ R.T
-        o = eye.expand_as(d)
-        n = d.shape[0]
-        tmax = torch.full((n,), float(track.far), dtype=dt)
-        mesh_hits: dict = {}
-        t, pid = self.trace(scene, poses, accels, o, d, float(track.near), tmax, mesh_hits)
-        hit = pid >= 0
-        unit = d / torch.linalg.norm(d, dim=1, keepdim=True)
-        color = sky_color(scene.env, unit)
+    @staticmethod
+    def _uv_footprint(uv_img: torch.Tensor, pid_img: torch.Tensor, axis: int) -> torch.Tensor:
+        """Largest uv step [H,W] to a pixel's neighbours along image ``axis`` (0: rows, 1: columns),
+        counting only neighbours on the same primitive."""
+        foot = torch.zeros(pid_img.shape, dtype=uv_img.dtype)
+        n = pid_img.shape[axis]
+        if n > 1:
+            g = (uv_img.narrow(axis, 1, n - 1) - uv_img.narrow(axis, 0, n - 1)).abs().amax(-1)
+            same = pid_img.narrow(axis, 1, n - 1) == pid_img.narrow(axis, 0, n - 1)
+            g = torch.where(same, g, torch.zeros_like(g))
+            before, after = foot.narrow(axis, 0, n - 1), foot.narrow(axis, 1, n - 1)  # views of foot
+            before.copy_(torch.maximum(before, g))
+            after.copy_(torch.maximum(after, g))
+        return foot
 
-        normal = torch.zeros(n, 3, dtype=dt)
-        uv = torch.zeros(n, 2, dtype=dt)
-        vcol = torch.ones(n, 3, dtype=dt)
-        for i in torch.unique(pid[hit]).tolist():
+    @classmethod
+    def _mip_lod(cls, uv: torch.Tensor, pid: torch.Tensor, height: int, width: int) -> torch.Tensor:
+        """Mip level [N] of every pixel from its screen-space uv derivatives (uv [N,2], pid [N])."""
+        uv_img = uv.view(height, width, 2)
+        pid_img = pid.view(height, width)
+        dx = cls._uv_footprint(uv_img, pid_img, 1)
+        dy = cls._uv_footprint(uv_img, pid_img, 0)
+        foot = torch.maximum(dx, dy).clamp(max=0.5)  # sphere seams wrap by 1
+        return torch.log2((foot * 256).clamp(min=1e-6)).clamp(min=0).view(-1)
+
+    def _materials(self, scene: Scene, pid: torch.Tensor, uv: torch.Tensor, lod: torch.Tensor):
+        """Textured albedo [n,3], specular [n] and shininess [n] at hit points of primitives ``pid`` [n]."""
+        dt = self.dtype
+        albedo = torch.zeros(len(pid), 3, dtype=dt)
+        spec = torch.zeros(len(pid), dtype=dt)
+        shin = torch.ones(len(pid), dtype=dt)
+        for i in torch.unique(pid).tolist():
+            m = pid == i
+            mat = scene.primitives[i].material
+            albedo[m] = self.sample(mat.texture, uv[m], lod[m]) * torch.tensor(mat.tint, dtype=dt)
+            spec[m] = mat.specular
+            shin[m] = mat.shininess
+        return albedo, spec, shin
+
+    # ------------------------------------------------------------------ frames
+    def _camera_rays(self, track: CameraTrack, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """World origins and directions [H*W,3] of the pixel rays of frame ``index`` (camera z = 1)."""
+        c2w = track.c2w[index]
+        dirs_cam = torch.tensor(
+            pixel_rays(track.K, track.height, track.width).reshape(-1, 3), dtype=self.dtype
+        )
+        R = torch.tensor(c2w[:3, :3], dtype=self.dtype)
+        eye = torch.tensor(c2w[:3, 3], dtype=self.dtype)
+        d = dirs_cam @ R.T
+        return eye.expand_as(d), d
+
+    def _surfaces(self, scene: Scene, poses, accels, o, d, t, pid, mesh_hits: dict):
+        """World normal [N,3], uv [N,2] and vertex colour [N,3] of every ray's hit (defaults on misses)."""
+        n = d.shape[0]
+        normal = torch.zeros(n, 3, dtype=self.dtype)
+        uv = torch.zeros(n, 2, dtype=self.dtype)
+        vcol = torch.ones(n, 3, dtype=self.dtype)
+        for i in torch.unique(pid[pid >= 0]).tolist():
             m = pid == i
             prim = scene.primitives[i]
             ol, dl = self._local_rays(poses[i], o[m], d[m])
             extra = tuple(x[m] for x in mesh_hits[i]) if prim.kind == "mesh" else None
             nl, uvl, cl = self._attributes(prim, accels[i], ol, dl, t[m], extra)
-            normal[m] = nl @ torch.tensor(poses[i][:3, :3], dtype=dt).T
+            normal[m] = nl @ torch.tensor(poses[i][:3, :3], dtype=self.dtype).T
             uv[m] = uvl
             vcol[m] = cl
+        return normal, uv, vcol
 
+    def _light_rays(self, light, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Unit directions [n,3] from points ``pos`` [n,3] towards ``light`` and the distances [n] to it."""
+        if light.kind == "directional":
+            L = -torch.tensor(light.vector, dtype=self.dtype)
+            L = (L / torch.linalg.norm(L)).expand_as(pos).contiguous()
+            return L, torch.full((len(pos),), 1e4, dtype=self.dtype)
+        dv = torch.tensor(light.vector, dtype=self.dtype) - pos
+        smax = torch.linalg.norm(dv, dim=1)
+        return dv / smax[:, None], smax
+
+    def _light_visibility(self, scene: Scene, poses, accels, pos, nrm) -> torch.Tensor | None:
+        """1 where the shadow-casting light reaches the points ``pos`` [n,3] (normals ``nrm``), else 0;
+        None without shadows."""
+        light = scene.shadow_light
+        if light is None or not self.shadows:
+            return None
+        L, smax = self._light_rays(light, pos)
+        shadow = torch.zeros(len(pos), dtype=self.dtype)
+        f = (_dot(nrm, L) > 0).nonzero(as_tuple=True)[0]  # points facing the light
+        if len(f):
+            origin = pos[f] + nrm[f] * 2e-3
+            occ = self.occluded(scene, poses, accels, origin, L[f], smax[f])
+            shadow[f] = (~occ).to(self.dtype)
+        return shadow
+
+    def render_frame(
+        self, scene: Scene, track: CameraTrack, index: int, accels=None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Frame ``index``: RGB [H,W,3] uint8, depth [H,W] float32 (0 where invalid), valid [H,W] bool."""
+        accels = accels if accels is not None else self._accels(scene)
+        H, W = track.height, track.width
+        poses = [p.pose_at(float(track.times[index])) for p in scene.primitives]
+        o, d = self._camera_rays(track, index)
+        tmax = torch.full((d.shape[0],), float(track.far), dtype=self.dtype)
+        mesh_hits: dict = {}
+        t, pid = self.trace(scene, poses, accels, o, d, float(track.near), tmax, mesh_hits)
+        hit = pid >= 0
+        unit = d / torch.linalg.norm(d, dim=1, keepdim=True)
+        color = sky_color(scene.env, unit)  # [N,3] linear
         if hit.any():
-            # screen-space uv derivatives -> mip level (same primitive neighbours only)
-            uv_img = uv.view(H, W, 2)
-            pid_img = pid.view(H, W)
-            lod = torch.zeros(H, W, dtype=dt)
-            dx = torch.zeros(H, W, dtype=dt)
-            dy = torch.zeros(H, W, dtype=dt)
-            if W > 1:
-                g = (uv_img[:, 1:] - uv_img[:, :-1]).abs().amax(-1)
-                same = pid_img[:, 1:] == pid_img[:, :-1]
-                g = torch.where(same, g, torch.zeros_like(g))
-                dx[:, :-1] = torch.maximum(dx[:, :-1], g)
-                dx[:, 1:] = torch.maximum(dx[:, 1:], g)
-            if H > 1:
-                g = (uv_img[1:] - uv_img[:-1]).abs().amax(-1)
-                same = pid_img[1:] == pid_img[:-1]
-                g = torch.where(same, g, torch.zeros_like(g))
-                dy[:-1] = torch.maximum(dy[:-1], g)
-                dy[1:] = torch.maximum(dy[1:], g)
-            foot = torch.maximum(dx, dy).clamp(max=0.5)  # sphere seams wrap by 1
-            lod = torch.log2((foot * 256).clamp(min=1e-6)).clamp(min=0).view(-1)
-
+            normal, uv, vcol = self._surfaces(scene, poses, accels, o, d, t, pid, mesh_hits)
+            lod = self._mip_lod(uv, pid, H, W)
             hi = hit.nonzero(as_tuple=True)[0]
-            albedo = torch.zeros(len(hi), 3, dtype=dt)
-            spec = torch.zeros(len(hi), dtype=dt)
-            shin = torch.ones(len(hi), dtype=dt)
-            pid_h = pid[hi]
-            for i in torch.unique(pid_h).tolist():
-                m = pid_h == i
-                mat = scene.primitives[i].material
-                rows = hi[m]
-                albedo[m] = self.sample(mat.texture, uv[rows], lod[rows]) * torch.tensor(mat.tint, dtype=dt)
-                spec[m] = mat.specular
-                shin[m] = mat.shininess
-            albedo = albedo * vcol[hi]
+            albedo, spec, shin = self._materials(scene, pid[hi], uv[hi], lod[hi])
             pos = o[hi] + t[hi, None] * d[hi]
             view = -unit[hi]
             nrm = normal[hi]
             nrm = nrm / torch.linalg.norm(nrm, dim=1, keepdim=True).clamp(min=1e-9)
             nrm = torch.where((_dot(nrm, view) < 0)[:, None], -nrm, nrm)
             dist = t[hi] * torch.linalg.norm(d[hi], dim=1)
-            shadow = None
-            light = scene.shadow_light
-            if light is not None and self.shadows:
-                if light.kind == "directional":
-                    L = -torch.tensor(light.vector, dtype=dt)
-                    L = (L / torch.linalg.norm(L)).expand_as(pos).contiguous()
-                    smax = torch.full((len(hi),), 1e4, dtype=dt)
-                else:
-                    dv = torch.tensor(light.vector, dtype=dt) - pos
-                    smax = torch.linalg.norm(dv, dim=1)
-                    L = dv / smax[:, None]
-                facing = _dot(nrm, L) > 0
-                shadow = torch.zeros(len(hi), dtype=dt)
-                f = facing.nonzero(as_tuple=True)[0]
-                if len(f):
-                    origin = pos[f] + nrm[f] * 2e-3
-                    occ = self.occluded(scene, poses, accels, origin, L[f], smax[f])
-                    shadow[f] = (~occ).to(dt)
-            color[hi] = shade(scene, albedo, nrm, pos, view, dist, spec, shin, shadow)
+            shadow = self._light_visibility(scene, poses, accels, pos, nrm)
+            color[hi] = shade(scene, albedo * vcol[hi], nrm, pos, view, dist, spec, shin, shadow)
 
         rgb = to_uint8(tonemap(color, scene.env.exposure)).view(H, W, 3).numpy()
-        depth = torch.where(hit, t, torch.zeros_like(t)).view(H, W)
         valid = (hit & (t <= scene.max_depth)).view(H, W)
-        depth = torch.where(valid, depth, torch.zeros_like(depth))
+        depth = torch.where(valid, t.view(H, W), torch.zeros(H, W, dtype=t.dtype))
         return rgb, depth.to(torch.float32).numpy(), valid.numpy()
 
     def render(self, scene: Scene, track: CameraTrack) -> RenderResult:

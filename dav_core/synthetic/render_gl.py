@@ -21,6 +21,12 @@ from .textures import get_texture
 
 log = logging.getLogger(__name__)
 
+# proxy cube of the sphere impostors: corner i is (x, y, z) in {-1, 1}^3 with i = 4x' + 2y' + z' (bits of the
+# signs); each face is a corner quad split into two triangles
+_CUBE_CORNERS = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], np.float32)
+_CUBE_FACES = ((0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3))
+_CUBE_TRIANGLES = np.array([t for a, b, c, d in _CUBE_FACES for t in ((a, b, c), (a, c, d))], np.int32)
+
 _COMMON = """
 uniform vec3 u_sky_zenith; uniform vec3 u_sky_horizon; uniform vec3 u_ground;
 uniform float u_ambient; uniform float u_fog; uniform float u_exposure;
@@ -263,6 +269,10 @@ def shadow_matrix(scene: Scene) -> tuple[np.ndarray, bool, np.ndarray, float] | 
     return proj @ view, True, pos, 2 * math.tan(fov / 2)
 
 
+def _has_moving_casters(scene: Scene) -> bool:
+    return any(p.cast_shadow and p.motion is not None for p in scene.primitives)
+
+
 def create_context():
     """Headless OpenGL 3.3+ context through EGL (raises when none can be created)."""
     import moderngl
@@ -299,25 +309,8 @@ class GLRenderer:
         self.shadow_dyn_fbo = self.ctx.framebuffer(depth_attachment=self.shadow_dyn_tex)
         self._textures: dict[str, object] = {}
         self._fbos: dict[tuple[int, int], tuple] = {}
-        cube = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], np.float32)
-        self._cube_pos = cube
-        self._cube_idx = np.array(
-            [
-                [0, 1, 3],
-                [0, 3, 2],
-                [4, 6, 7],
-                [4, 7, 5],
-                [0, 4, 5],
-                [0, 5, 1],
-                [2, 3, 7],
-                [2, 7, 6],
-                [0, 2, 6],
-                [0, 6, 4],
-                [1, 5, 7],
-                [1, 7, 3],
-            ],
-            np.int32,
-        )
+        self._cube_pos = _CUBE_CORNERS
+        self._cube_idx = _CUBE_TRIANGLES
 
     # ------------------------------------------------------------------ resources
     def _texture(self, name: str):
@@ -381,126 +374,150 @@ class GLRenderer:
             return self._render(scene, track)
 
     def _render(self, scene: Scene, track: CameraTrack) -> RenderResult:
-        mgl = self.mgl
-        ctx = self.ctx
         H, W = track.height, track.width
         fbo = self._framebuffer(H, W)
         uploads = [self._upload(p) for p in scene.primitives]
         try:
-            proj = projection_matrix(track.K, W, H, track.near, track.far)
-            a, b = proj[2, 2], proj[2, 3]
-            env = env_uniforms(scene.env)
-            for prog in (self.main, self.sky):
-                for k, v in env.items():
-                    self._set(prog, k, v)
-            self.main["u_proj"].write(_gl_mat(proj))
-            self.main["u_proj_z"].value = (float(a), float(b))
-            self.main["u_near"].value = float(track.near)
-            lights = scene.lights[:MAX_LIGHTS]
-            self.main["u_nlights"].value = len(lights)
-            lpos = np.zeros((MAX_LIGHTS, 4), np.float32)
-            lcol = np.zeros((MAX_LIGHTS, 3), np.float32)
-            lrange = np.ones(MAX_LIGHTS, np.float32)
-            lshadow = np.zeros(MAX_LIGHTS, np.int32)
-            for i, light in enumerate(lights):
-                lpos[i] = (*light.vector, 0.0 if light.kind == "directional" else 1.0)
-                lcol[i] = light.color
-                lrange[i] = light.range
-                lshadow[i] = 1 if light.cast_shadow else 0
-            self.main["u_lpos"].write(lpos.tobytes())
-            self.main["u_lcol"].write(lcol.tobytes())
-            self.main["u_lrange"].write(lrange.tobytes())
-            self.main["u_lshadow"].write(lshadow.tobytes())
             shadow = shadow_matrix(scene)
-            self.main["u_has_shadow"].value = 1 if shadow is not None else 0
+            has_dyn = shadow is not None and _has_moving_casters(scene)
+            self._set_scene_uniforms(scene, track, shadow, has_dyn)
             if shadow is not None:
-                light_vp, persp, lpos3, extent = shadow
-                self.main["u_light_vp"].write(_gl_mat(light_vp))
-                self.main["u_shadow_texel"].value = 1.0 / self.shadow_size
-                self.main["u_shadow_persp"].value = 1 if persp else 0
-                self.main["u_shadow_pos"].value = tuple(map(float, lpos3))
-                self.main["u_shadow_offset"].value = float(1.5 * extent / self.shadow_size)
-            self.main["u_tex"].value = 0
-            self.main["u_shadow"].value = 1
-            self.main["u_shadow_dyn"].value = 2
-            static = [p.motion is None for p in scene.primitives]
-            has_dyn = shadow is not None and any(
-                p.cast_shadow and not st for p, st in zip(scene.primitives, static, strict=True)
-            )
-            self.main["u_has_dyn"].value = 1 if has_dyn else 0
-
-            def shadow_pass(target, poses, want_static: bool) -> None:
-                target.use()
-                target.clear(depth=1.0)
-                ctx.enable(mgl.DEPTH_TEST)
-                ctx.disable(mgl.CULL_FACE)
-                ctx.polygon_offset = (2.0, 4.0)
-                for prim, pose, st, (_, svao, _) in zip(
-                    scene.primitives, poses, static, uploads, strict=True
-                ):
-                    if prim.cast_shadow and st == want_static:
-                        self.shadow_prog["u_mvp"].write(_gl_mat(shadow[0] @ pose))
-                        svao.render(mgl.TRIANGLES)
-                ctx.polygon_offset = (0.0, 0.0)
-
-            if shadow is not None:
-                shadow_pass(self.shadow_fbo, [p.pose for p in scene.primitives], True)
-            self.sky["u_height"].value = float(H)
-            K = track.K
-            self.sky["u_K"].value = (float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2]))
-
+                rest_poses = [p.pose for p in scene.primitives]
+                self._shadow_pass(self.shadow_fbo, shadow[0], scene, rest_poses, uploads, static=True)
             rgb = np.empty((track.frames, H, W, 3), np.uint8)
             depth = np.empty((track.frames, H, W), np.float32)
             for fi in range(track.frames):
-                t_now = float(track.times[fi])
-                poses = [p.pose_at(t_now) for p in scene.primitives]
+                poses = [p.pose_at(float(track.times[fi])) for p in scene.primitives]
                 if has_dyn:
-                    shadow_pass(self.shadow_dyn_fbo, poses, False)
-                c2w = track.c2w[fi]
-                w2c = np.linalg.inv(c2w)
-                fbo.use()
-                fbo.clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
-                ctx.disable(mgl.DEPTH_TEST)  # sky: no depth test, so no depth writes either
-                self.sky["u_rot"].write(np.ascontiguousarray(c2w[:3, :3].astype(np.float32).T).tobytes())
-                self._sky_vao.render(mgl.TRIANGLES)
-                ctx.enable(mgl.DEPTH_TEST)
-                ctx.disable(mgl.CULL_FACE)
-                self.main["u_cam_pos"].value = tuple(map(float, c2w[:3, 3]))
-                self.shadow_tex.use(location=1)
-                self.shadow_dyn_tex.use(location=2)
-                for prim, pose, (vao, _, _) in zip(scene.primitives, poses, uploads, strict=True):
-                    mv = w2c @ pose
-                    self.main["u_model"].write(_gl_mat(pose))
-                    self.main["u_mv"].write(_gl_mat(mv))
-                    is_sphere = prim.kind == "sphere"
-                    self.main["u_sphere"].value = 1 if is_sphere else 0
-                    if is_sphere:
-                        self.main["u_radius"].value = float(prim.size[0])
-                        cam_local = np.linalg.inv(pose) @ np.append(c2w[:3, 3], 1.0)
-                        self.main["u_cam_local"].value = tuple(map(float, cam_local[:3]))
-                    mat = prim.material
-                    self._texture(mat.texture).use(location=0)
-                    self.main["u_tint"].value = tuple(map(float, mat.tint))
-                    self.main["u_spec"].value = float(mat.specular)
-                    self.main["u_shin"].value = float(mat.shininess)
-                    vao.render(mgl.TRIANGLES)
-                col = np.frombuffer(fbo.read(components=3, attachment=0, alignment=1), np.uint8).reshape(
-                    H, W, 3
-                )
-                z = np.frombuffer(
-                    fbo.read(components=1, attachment=1, dtype="f4", alignment=1), np.float32
-                ).reshape(H, W)
-                rgb[fi] = col[::-1]
-                depth[fi] = z[::-1]
+                    self._shadow_pass(self.shadow_dyn_fbo, shadow[0], scene, poses, uploads, static=False)
+                self._draw_frame(fbo, scene, poses, uploads, track.c2w[fi])
+                rgb[fi], depth[fi] = self._read_frame(fbo, H, W)
         finally:
-            for vao, svao, bufs in uploads:
-                vao.release()
-                svao.release()
-                for buf in bufs:
-                    buf.release()
+            self._release(uploads)
         valid = (depth > 0) & (depth <= scene.max_depth)
         depth = np.where(valid, depth, 0.0).astype(np.float32)
         return RenderResult(rgb=rgb, depth=depth, valid=valid)
+
+    def _set_scene_uniforms(self, scene: Scene, track: CameraTrack, shadow, has_dyn: bool) -> None:
+        """Uniforms that stay fixed over a clip: environment, camera intrinsics, lights and shadows."""
+        env = env_uniforms(scene.env)
+        for prog in (self.main, self.sky):
+            for k, v in env.items():
+                self._set(prog, k, v)
+        self._set_camera_uniforms(track)
+        self._set_light_uniforms(scene.lights[:MAX_LIGHTS])
+        self._set_shadow_uniforms(shadow, has_dyn)
+        # texture units: material texture, static casters' and moving casters' shadow maps
+        self.main["u_tex"].value = 0
+        self.main["u_shadow"].value = 1
+        self.main["u_shadow_dyn"].value = 2
+
+    def _set_camera_uniforms(self, track: CameraTrack) -> None:
+        """Projection of the main pass; intrinsics with which the sky pass turns pixels into rays."""
+        proj = projection_matrix(track.K, track.width, track.height, track.near, track.far)
+        self.main["u_proj"].write(_gl_mat(proj))
+        self.main["u_proj_z"].value = (float(proj[2, 2]), float(proj[2, 3]))
+        self.main["u_near"].value = float(track.near)
+        K = track.K
+        self.sky["u_height"].value = float(track.height)
+        self.sky["u_K"].value = (float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2]))
+
+    def _set_light_uniforms(self, lights) -> None:
+        """Up to MAX_LIGHTS lights as the main pass's uniform arrays (w = 0: directional, 1: point)."""
+        self.main["u_nlights"].value = len(lights)
+        lpos = np.zeros((MAX_LIGHTS, 4), np.float32)
+        lcol = np.zeros((MAX_LIGHTS, 3), np.float32)
+        lrange = np.ones(MAX_LIGHTS, np.float32)
+        lshadow = np.zeros(MAX_LIGHTS, np.int32)
+        for i, light in enumerate(lights):
+            lpos[i] = (*light.vector, 0.0 if light.kind == "directional" else 1.0)
+            lcol[i] = light.color
+            lrange[i] = light.range
+            lshadow[i] = 1 if light.cast_shadow else 0
+        self.main["u_lpos"].write(lpos.tobytes())
+        self.main["u_lcol"].write(lcol.tobytes())
+        self.main["u_lrange"].write(lrange.tobytes())
+        self.main["u_lshadow"].write(lshadow.tobytes())
+
+    def _set_shadow_uniforms(self, shadow, has_dyn: bool) -> None:
+        """Shadow lookup of the main pass from :func:`shadow_matrix`'s result (None: no shadows)."""
+        self.main["u_has_shadow"].value = 1 if shadow is not None else 0
+        if shadow is not None:
+            light_vp, persp, lpos3, extent = shadow
+            self.main["u_light_vp"].write(_gl_mat(light_vp))
+            self.main["u_shadow_texel"].value = 1.0 / self.shadow_size
+            self.main["u_shadow_persp"].value = 1 if persp else 0
+            self.main["u_shadow_pos"].value = tuple(map(float, lpos3))
+            self.main["u_shadow_offset"].value = float(1.5 * extent / self.shadow_size)
+        self.main["u_has_dyn"].value = 1 if has_dyn else 0
+
+    def _shadow_pass(self, target, light_vp: np.ndarray, scene: Scene, poses, uploads, static: bool) -> None:
+        """Depth of the static (or the moving) shadow casters at ``poses``, seen from the light, into
+        ``target``."""
+        ctx, mgl = self.ctx, self.mgl
+        target.use()
+        target.clear(depth=1.0)
+        ctx.enable(mgl.DEPTH_TEST)
+        ctx.disable(mgl.CULL_FACE)
+        ctx.polygon_offset = (2.0, 4.0)
+        for prim, pose, (_, svao, _) in zip(scene.primitives, poses, uploads, strict=True):
+            if prim.cast_shadow and (prim.motion is None) == static:
+                self.shadow_prog["u_mvp"].write(_gl_mat(light_vp @ pose))
+                svao.render(mgl.TRIANGLES)
+        ctx.polygon_offset = (0.0, 0.0)
+
+    def _draw_frame(self, fbo, scene: Scene, poses, uploads, c2w: np.ndarray) -> None:
+        """Sky, then every primitive at ``poses``, seen from the camera at ``c2w`` [4,4], into ``fbo``."""
+        ctx, mgl = self.ctx, self.mgl
+        w2c = np.linalg.inv(c2w)
+        fbo.use()
+        fbo.clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
+        ctx.disable(mgl.DEPTH_TEST)  # sky: no depth test, so no depth writes either
+        self.sky["u_rot"].write(np.ascontiguousarray(c2w[:3, :3].astype(np.float32).T).tobytes())
+        self._sky_vao.render(mgl.TRIANGLES)
+        ctx.enable(mgl.DEPTH_TEST)
+        ctx.disable(mgl.CULL_FACE)
+        self.main["u_cam_pos"].value = tuple(map(float, c2w[:3, 3]))
+        self.shadow_tex.use(location=1)
+        self.shadow_dyn_tex.use(location=2)
+        for prim, pose, (vao, _, _) in zip(scene.primitives, poses, uploads, strict=True):
+            self._set_primitive_uniforms(prim, pose, w2c, c2w)
+            vao.render(mgl.TRIANGLES)
+
+    def _set_primitive_uniforms(
+        self, prim: Primitive, pose: np.ndarray, w2c: np.ndarray, c2w: np.ndarray
+    ) -> None:
+        """Transforms, sphere impostor and material of one primitive at ``pose`` [4,4]; binds its texture."""
+        self.main["u_model"].write(_gl_mat(pose))
+        self.main["u_mv"].write(_gl_mat(w2c @ pose))
+        is_sphere = prim.kind == "sphere"
+        self.main["u_sphere"].value = 1 if is_sphere else 0
+        if is_sphere:
+            self.main["u_radius"].value = float(prim.size[0])
+            cam_local = np.linalg.inv(pose) @ np.append(c2w[:3, 3], 1.0)  # [4] camera in the sphere's frame
+            self.main["u_cam_local"].value = tuple(map(float, cam_local[:3]))
+        mat = prim.material
+        self._texture(mat.texture).use(location=0)
+        self.main["u_tint"].value = tuple(map(float, mat.tint))
+        self.main["u_spec"].value = float(mat.specular)
+        self.main["u_shin"].value = float(mat.shininess)
+
+    @staticmethod
+    def _read_frame(fbo, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """Display RGB [H,W,3] uint8 and view-space z [H,W] float32 of ``fbo``, top row first."""
+        col = np.frombuffer(fbo.read(components=3, attachment=0, alignment=1), np.uint8)
+        z = np.frombuffer(fbo.read(components=1, attachment=1, dtype="f4", alignment=1), np.float32)
+        # GL rows run bottom-up
+        return col.reshape(height, width, 3)[::-1], z.reshape(height, width)[::-1]
+
+    @staticmethod
+    def _release(uploads) -> None:
+        """Free the buffers and vertex arrays made by :meth:`_upload`."""
+        for vao, svao, bufs in uploads:
+            vao.release()
+            svao.release()
+            for buf in bufs:
+                buf.release()
 
     def close(self) -> None:
         for tex in self._textures.values():

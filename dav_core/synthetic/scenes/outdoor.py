@@ -10,21 +10,14 @@ import math
 
 import numpy as np
 
-from ..scene import Material, Primitive, Scene, yaw
-from .common import (
-    Placer,
-    _camera,
-    _extra_movers,
-    _outdoor_env,
-    _photo,
-    _pick_motion,
-    _random_rotation,
-    _tint,
-    box,
-    floor_quad,
-    sphere,
-)
-from .movers import _add_movers
+from ..scene import Material, Primitive, yaw
+from .environments import outdoor_env
+from .looks import photo, tint
+from .nature import foliage, rock_material, trunk
+from .placement import Placer
+from .shapes import box, floor_quad, random_rotation, sphere, tumbled_sphere
+from .shots import heading_along_x, pick_move, travel_speed
+from .stage import Built, Stage
 
 MAX_DEPTH = 200.0
 
@@ -32,45 +25,39 @@ MAX_DEPTH = 200.0
 def _ground(rng, prims: list[Primitive]) -> None:
     tex = str(rng.choice(["grass", "grass", "gravel"]))
     prims.append(
-        floor_quad((0, 0, 0), 400, 400, Material(tex, _tint(rng, (0.5, 0.6, 0.35), 0.2), 3.0), name="ground")
+        floor_quad((0, 0, 0), 400, 400, Material(tex, tint(rng, (0.5, 0.6, 0.35), 0.2), 3.0), name="ground")
     )
     if rng.random() < 0.7:  # a path along x
         mat = Material(
-            str(rng.choice(["asphalt", "gravel", "tiles"])), _tint(rng, (0.9, 0.88, 0.85), 0.15), 2.0
+            str(rng.choice(["asphalt", "gravel", "tiles"])), tint(rng, (0.9, 0.88, 0.85), 0.15), 2.0
         )
         prims.append(
             floor_quad((0, 0.004, rng.uniform(-1.5, 1.5)), 300, rng.uniform(1.5, 4.0), mat, name="path")
         )
 
 
-def _walk_camera(rng, times):
+def _walk(rng, stage: Stage) -> None:
     """Walk, track, orbit, pan or tripod, at eye height or low to the ground."""
-    kind, shake, fast = _pick_motion(rng)
+    move = pick_move(rng)
     low = rng.random() < 0.2
     eye_h = rng.uniform(0.5, 0.9) if low else rng.uniform(1.3, 1.9)
-    speed = rng.uniform(0.8, 1.8) * (3 if fast else 1)
-    if kind == "pan":
-        speed = rng.uniform(0.3, 0.9) * (2.5 if fast else 1)
-    heading = (math.pi / 2 if rng.random() < 0.5 else -math.pi / 2) + rng.normal(0, 0.1)
-    c2w, traj = _camera(
-        rng,
-        times,
-        kind,
-        shake,
-        fast,
+    speed = travel_speed(rng, move, (0.8, 1.8), 3, pan=(0.3, 0.9))
+    heading = heading_along_x(rng, 0.1)
+    stage.shoot(
+        move,
+        clearance=0.3,
         center=np.array([0.0, eye_h, 0.0]),
         radius=rng.uniform(3, 8),
         height=eye_h,
         speed=speed,
         max_length=24.0,
-        heading=heading if kind != "orbit" else None,
+        heading=heading if move.kind != "orbit" else None,
         look_height=rng.uniform(0.5, 2.0),
         min_dist=3.0,
         pitch_range=(-25.0, 12.0),
         look_ahead=rng.uniform(12, 25),
     )
-    traj["low"] = bool(low)
-    return c2w, traj, kind, eye_h
+    stage.traj["low"] = bool(low)
 
 
 def _segment_free(placer: Placer, a: np.ndarray, b: np.ndarray, r: float) -> bool:
@@ -80,13 +67,13 @@ def _segment_free(placer: Placer, a: np.ndarray, b: np.ndarray, r: float) -> boo
 def _post(rng, xz, prims, name="post") -> None:
     h = rng.uniform(1.0, 3.5)
     half = (rng.uniform(0.04, 0.08), h / 2, rng.uniform(0.04, 0.08))
-    mat = Material(str(rng.choice(["wood", "plaster", "brick"])), _tint(rng, (0.6, 0.5, 0.4), 0.35), 0.5)
+    mat = Material(str(rng.choice(["wood", "plaster", "brick"])), tint(rng, (0.6, 0.5, 0.4), 0.35), 0.5)
     prims.append(box((xz[0], h / 2, xz[1]), half, mat, yaw(rng.uniform(0, 6.3)), name))
 
 
 def _fence(rng, placer: Placer, base, along, prims) -> int:
     """A run of fence posts along ``along`` from ``base`` with rails between neighbouring posts."""
-    spacing, rail_mat = rng.uniform(1.5, 2.5), Material("wood", _tint(rng, (0.6, 0.45, 0.3), 0.3), 0.6)
+    spacing, rail_mat = rng.uniform(1.5, 2.5), Material("wood", tint(rng, (0.6, 0.45, 0.3), 0.3), 0.6)
     prev = None
     count = 0
     for k in range(int(rng.integers(3, 9))):
@@ -118,35 +105,31 @@ def _near_object(rng, placer: Placer, xz, prims, eye_top: float) -> bool:
     """Post, pole, sign, rock, crate or tree trunk at ``xz`` if it keeps clear of the camera path."""
     what = str(rng.choice(["post", "pole", "sign", "rock", "crate", "trunk", "trunk"]))
     r = {"post": 0.1, "pole": 0.1, "sign": 0.45, "rock": 0.55, "crate": 0.6, "trunk": 0.3}[what]
-    if not placer.free(xz, r):
+    if not placer.claim(xz, r):
         return False
-    placer.add(xz, r)
     if what == "post":
         _post(rng, xz, prims)
     elif what == "pole":
         h = rng.uniform(3.0, 7.0)
-        metal = Material("plaster", _tint(rng, (0.3, 0.3, 0.32), 0.2), 1.0, specular=0.5, shininess=50)
+        metal = Material("plaster", tint(rng, (0.3, 0.3, 0.32), 0.2), 1.0, specular=0.5, shininess=50)
         prims.append(box((xz[0], h / 2, xz[1]), (0.05, h / 2, 0.05), metal, name="pole"))
     elif what == "sign":
         _post(rng, xz, prims, "sign_post")
         bw, bh = rng.uniform(0.25, 0.4), rng.uniform(0.2, 0.35)
         rot = yaw(rng.uniform(0, 6.3))
-        prims.append(box((xz[0], rng.uniform(1.8, 2.4), xz[1]), (bw, bh, 0.015), _photo(rng), rot, "sign"))
+        prims.append(box((xz[0], rng.uniform(1.8, 2.4), xz[1]), (bw, bh, 0.015), photo(rng), rot, "sign"))
     elif what == "rock":
         rr = rng.uniform(0.2, 0.5)
-        mat = Material(str(rng.choice(["gravel", "moon"])), _tint(rng, (0.6, 0.58, 0.55), 0.15), 0.8)
-        prims.append(sphere((xz[0], rr * 0.5, xz[1]), rr, mat, _random_rotation(rng), "rock"))
+        prims.append(tumbled_sphere(rng, (xz[0], rr * 0.5, xz[1]), rr, rock_material(rng), "rock"))
     elif what == "crate":
         half = rng.uniform(0.15, 0.4, 3)
-        mat = _photo(rng) if rng.random() < 0.4 else Material("wood", _tint(rng, (1, 1, 1), 0.2), 0.5)
+        mat = photo(rng) if rng.random() < 0.4 else Material("wood", tint(rng, (1, 1, 1), 0.2), 0.5)
         prims.append(box((xz[0], half[1], xz[1]), half, mat, yaw(rng.uniform(0, 6.3)), "crate"))
     else:
         th, hw, cr = rng.uniform(3.2, 7.0), rng.uniform(0.1, 0.25), rng.uniform(1.0, 2.5)
-        bark = Material("wood", _tint(rng, (0.45, 0.35, 0.25), 0.2), 0.6)
-        prims.append(box((xz[0], th / 2, xz[1]), (hw, th / 2, hw), bark, name="trunk"))
+        prims.append(trunk(rng, (xz[0], th / 2, xz[1]), hw, th / 2))
         if th - 0.2 * cr > eye_top + 0.6:  # canopy well above the camera
-            leaves = Material("grass", _tint(rng, (0.25, 0.45, 0.15), 0.2))
-            prims.append(sphere((xz[0], th + 0.8 * cr, xz[1]), cr, leaves, _random_rotation(rng), "canopy"))
+            prims.append(foliage(rng, (xz[0], th + 0.8 * cr, xz[1]), cr))
     return True
 
 
@@ -177,16 +160,14 @@ def _mid_layer(rng, placer: Placer, lo, hi, prims, eye_top: float) -> None:
 
 def _far_layer(rng, placer: Placer, centre, prims) -> float:
     """Buildings and big boxes at 20-80 m and hills at 80-160 m; returns the tallest height."""
-    tints = [_tint(rng, c, 0.15) for c in ((0.95, 0.6, 0.45), (0.85, 0.85, 0.8), (0.7, 0.65, 0.6))]
+    tints = [tint(rng, c, 0.15) for c in ((0.95, 0.6, 0.45), (0.85, 0.85, 0.8), (0.7, 0.65, 0.6))]
     top = 0.0
     for _ in range(int(rng.integers(3, 11))):
         ang, dist = rng.uniform(0, 2 * np.pi), rng.uniform(20, 80)
         xz = centre + dist * np.array([math.sin(ang), math.cos(ang)])
         bw, bd, bh = rng.uniform(4, 20), rng.uniform(4, 20), rng.uniform(3, 30)
-        r = math.hypot(bw, bd) / 2
-        if not placer.free(xz, r, gap=1.0):
+        if not placer.claim(xz, math.hypot(bw, bd) / 2, gap=1.0):
             continue
-        placer.add(xz, r)
         top = max(top, bh)
         if bh > 6 or rng.random() < 0.5:
             mat = Material(
@@ -196,7 +177,7 @@ def _far_layer(rng, placer: Placer, centre, prims) -> float:
             )
         else:  # warehouse, container
             mat = Material(
-                str(rng.choice(["brick", "plaster", "tiles"])), _tint(rng, (0.8, 0.7, 0.6), 0.3), 2.0
+                str(rng.choice(["brick", "plaster", "tiles"])), tint(rng, (0.8, 0.7, 0.6), 0.3), 2.0
             )
         prims.append(
             box((xz[0], bh / 2, xz[1]), (bw / 2, bh / 2, bd / 2), mat, yaw(rng.uniform(0, 6.3)), "building")
@@ -204,48 +185,27 @@ def _far_layer(rng, placer: Placer, centre, prims) -> float:
     for _ in range(int(rng.integers(2, 6))):
         ang, dist, rr = rng.uniform(0, 2 * np.pi), rng.uniform(80, 160), rng.uniform(30, 70)
         xz = centre + (dist + rr) * np.array([math.sin(ang), math.cos(ang)])
-        mat = Material(str(rng.choice(["grass", "gravel"])), _tint(rng, (0.35, 0.5, 0.25), 0.25), 6.0)
+        mat = Material(str(rng.choice(["grass", "gravel"])), tint(rng, (0.35, 0.5, 0.25), 0.25), 6.0)
         prims.append(
-            sphere((xz[0], -rr * rng.uniform(0.55, 0.85), xz[1]), rr, mat, _random_rotation(rng), "hill")
+            sphere((xz[0], -rr * rng.uniform(0.55, 0.85), xz[1]), rr, mat, random_rotation(rng), "hill")
         )
     return top
 
 
-def outdoor_scene(rng: np.random.Generator, times: np.ndarray):
-    prims: list[Primitive] = []
-    _ground(rng, prims)
-    c2w, traj, kind, eye_h = _walk_camera(rng, times)
-    eye_top = float(c2w[:, 1, 3].max())
-    cam = c2w[:, [0, 2], 3]
-    placer = Placer(cam, clearance=0.3)
-    near = _near_layer(rng, c2w, placer, prims, eye_top)
+def outdoor_scene(rng: np.random.Generator, times: np.ndarray) -> Built:
+    stage = Stage(rng, times)
+    _ground(rng, stage.prims)
+    _walk(rng, stage)
+    eye_top = float(stage.c2w[:, 1, 3].max())
+    cam = stage.c2w[:, [0, 2], 3]
+    near = _near_layer(rng, stage.c2w, stage.placer, stage.prims, eye_top)
     lo, hi = cam.min(0) - 20, cam.max(0) + 20
-    _mid_layer(rng, placer, lo, hi, prims, eye_top)
-    top = _far_layer(rng, placer, cam.mean(0), prims)
-    movers = _add_movers(
-        rng,
-        prims,
-        placer,
-        times,
-        int(rng.integers(1, 4)) + _extra_movers(kind),
-        cam.min(0) - 15,
-        cam.max(0) + 15,
-        0.0,
-        (0.5, 3.0),
-        flying=True,
-    )
-    env, sun = _outdoor_env(rng)
+    _mid_layer(rng, stage.placer, lo, hi, stage.prims, eye_top)
+    top = _far_layer(rng, stage.placer, cam.mean(0), stage.prims)
+    stage.add_movers((1, 4), cam.min(0) - 15, cam.max(0) + 15, 0.0, (0.5, 3.0), flying=True)
+    env, sun = outdoor_env(rng)
     bounds = (
         (float(lo[0]) - 40, -1.0, float(lo[1]) - 40),
         (float(hi[0]) + 40, max(top, 8.0) + 1, float(hi[1]) + 40),
     )
-    scene = Scene(
-        "outdoor",
-        prims,
-        [sun],
-        env,
-        bounds,
-        max_depth=MAX_DEPTH,
-        info={"near_objects": near, "movers": movers},
-    )
-    return scene, c2w, traj
+    return stage.finish("outdoor", [sun], env, bounds, MAX_DEPTH, near_objects=near)

@@ -6,173 +6,141 @@ import math
 
 import numpy as np
 
-from ..scene import Material, Motion, Primitive, Scene, yaw
-from .common import (
-    Placer,
-    _camera,
-    _extra_movers,
-    _moving_path,
-    _outdoor_env,
-    _photo,
-    _pick_motion,
-    _random_rotation,
-    _tint,
-    box,
-    floor_quad,
-    sphere,
-    wall_quad,
-)
-from .movers import _add_movers
+from ..scene import Material, Motion, yaw
+from .environments import outdoor_env
+from .looks import photo, tint
+from .nature import foliage, trunk
+from .placement import Placer, moving_path
+from .shapes import box, floor_quad, sphere, wall_quad
+from .shots import box_clamp, heading_along_x, pick_move, travel_speed
+from .stage import Built, Stage
+
+LENGTH = 140.0  # of the road, m
 
 
-def street_scene(rng: np.random.Generator, times: np.ndarray):
-    L = 140.0
-    rw, sw = rng.uniform(6, 12), rng.uniform(2, 4)
-    zr = rw / 2
-    prims: list[Primitive] = []
-    prims.append(
-        floor_quad(
-            (0, 0, 0), L, rw, Material("asphalt", _tint(rng, (1, 1, 1), 0.15), rng.uniform(3, 6)), name="road"
-        )
-    )
+def _road(rng, stage: Stage, rw: float, sw: float) -> None:
+    """Asphalt road of width ``rw`` with raised sidewalks of width ``sw`` on both sides and ground around."""
+    asphalt = Material("asphalt", tint(rng, (1, 1, 1), 0.15), rng.uniform(3, 6))
+    stage.add(floor_quad((0, 0, 0), LENGTH, rw, asphalt, name="road"))
     side_mat = Material(
         str(rng.choice(["tiles", "gravel", "brick"])),
-        _tint(rng, (0.8, 0.78, 0.75), 0.15),
+        tint(rng, (0.8, 0.78, 0.75), 0.15),
         rng.uniform(1.0, 2.5),
     )
     for s in (-1, 1):
-        prims.append(box((0, 0.075, s * (zr + sw / 2)), (L / 2, 0.075, sw / 2), side_mat, name="sidewalk"))
-    ground_mat = Material(str(rng.choice(["grass", "gravel"])), _tint(rng, (0.45, 0.55, 0.3), 0.2), 4.0)
-    prims.append(floor_quad((0, -0.02, 0), L + 60, 160, ground_mat, name="ground"))
-    # buildings on both sides
+        stage.add(
+            box((0, 0.075, s * (rw / 2 + sw / 2)), (LENGTH / 2, 0.075, sw / 2), side_mat, name="sidewalk")
+        )
+    ground_mat = Material(str(rng.choice(["grass", "gravel"])), tint(rng, (0.45, 0.55, 0.3), 0.2), 4.0)
+    stage.add(floor_quad((0, -0.02, 0), LENGTH + 60, 160, ground_mat, name="ground"))
+
+
+def _building(rng, stage: Stage, x: float, side: int, front_z: float, facade_tints) -> tuple[float, float]:
+    """One building (sometimes with a billboard) whose row starts at ``x``; returns its width and height."""
+    bw = rng.uniform(6, 16)
+    bd = rng.uniform(8, 16)
+    bh = rng.uniform(6, 30)
+    setback = rng.uniform(0, 3) if rng.random() < 0.3 else 0.0
+    zc = side * (front_z + setback + bd / 2)
+    storey = rng.uniform(3.0, 3.6)
+    mat = Material(
+        str(rng.choice(["facade", "facade", "facade_glass"])),
+        facade_tints[int(rng.integers(0, 4))],
+        storey,
+    )
+    stage.add(box((x + bw / 2, bh / 2, zc), (bw / 2 - 0.05, bh / 2, bd / 2), mat, name="building"))
+    if rng.random() < 0.3:  # billboard on the facade
+        bbw = min(bw * 0.6, rng.uniform(2, 5))
+        front = np.array([0, 0, -side], np.float64)
+        center = np.array([x + bw / 2, rng.uniform(3, min(8, bh - 1)), zc - side * (bd / 2 + 0.02)])
+        stage.add(wall_quad(center, front, bbw, bbw * rng.uniform(0.5, 0.8), photo(rng), name="billboard"))
+    return bw, bh
+
+
+def _buildings(rng, stage: Stage, front_z: float) -> float:
+    """Rows of buildings on both sides, fronts ``front_z`` m from the centre line; returns the tallest height."""
     facade_tints = [
-        _tint(rng, c, 0.15) for c in ((0.95, 0.6, 0.45), (0.85, 0.85, 0.8), (0.7, 0.65, 0.6), (0.9, 0.8, 0.6))
+        tint(rng, c, 0.15) for c in ((0.95, 0.6, 0.45), (0.85, 0.85, 0.8), (0.7, 0.65, 0.6), (0.9, 0.8, 0.6))
     ]
     max_h = 0.0
-    for s in (-1, 1):
-        x = -L / 2
-        while x < L / 2:
-            bw = rng.uniform(6, 16)
-            bd = rng.uniform(8, 16)
-            bh = rng.uniform(6, 30)
+    for side in (-1, 1):
+        x = -LENGTH / 2
+        while x < LENGTH / 2:
+            bw, bh = _building(rng, stage, x, side, front_z, facade_tints)
             max_h = max(max_h, bh)
-            setback = rng.uniform(0, 3) if rng.random() < 0.3 else 0.0
-            zc = s * (zr + sw + setback + bd / 2)
-            storey = rng.uniform(3.0, 3.6)
-            mat = Material(
-                str(rng.choice(["facade", "facade", "facade_glass"])),
-                facade_tints[int(rng.integers(0, 4))],
-                storey,
-            )
-            prims.append(box((x + bw / 2, bh / 2, zc), (bw / 2 - 0.05, bh / 2, bd / 2), mat, name="building"))
-            if rng.random() < 0.3:  # billboard on the facade
-                bbw = min(bw * 0.6, rng.uniform(2, 5))
-                front = np.array([0, 0, -s], np.float64)
-                center = np.array([x + bw / 2, rng.uniform(3, min(8, bh - 1)), zc - s * (bd / 2 + 0.02)])
-                prims.append(
-                    wall_quad(center, front, bbw, bbw * rng.uniform(0.5, 0.8), _photo(rng), name="billboard")
-                )
             x += bw + (rng.uniform(0.5, 4) if rng.random() < 0.4 else 0.1)
+    return max_h
 
-    kind, shake, fast = _pick_motion(rng)
-    speed = rng.uniform(1.0, 3.0) * (4 if fast else 1)
-    if kind == "pan":
-        speed = rng.uniform(0.3, 0.8) * (2.5 if fast else 1)
+
+def _film(rng, stage: Stage, zmax: float) -> bool:
+    """Walk or drive along the street (dolly, tracking), orbit, pan or tripod, at eye height or from a
+    drone; returns whether it is a drone shot."""
+    move = pick_move(rng)
+    speed = travel_speed(rng, move, (1.0, 3.0), 4, pan=(0.3, 0.8))
     drone = rng.random() < 0.25
     eye_h = rng.uniform(4, 9) if drone else rng.uniform(1.3, 2.2)
-    zmax = zr + sw - 0.6
-
-    def clamp(e):
-        e = e.copy()
-        e[:, 0] = np.clip(e[:, 0], -L / 2 + 10, L / 2 - 10)
-        e[:, 2] = np.clip(e[:, 2], -zmax, zmax)
-        return e
-
-    heading = (
-        (math.pi / 2 if rng.random() < 0.5 else -math.pi / 2) + rng.normal(0, 0.15)
-        if kind in ("dolly", "tracking")
-        else None
-    )
-    c2w, traj = _camera(
-        rng,
-        times,
-        kind,
-        shake,
-        fast,
+    heading = heading_along_x(rng, 0.15) if move.kind in ("dolly", "tracking") else None
+    stage.shoot(
+        move,
+        clearance=1.0 if not drone else 0.3,
         center=np.array([rng.uniform(-20, 20), 1.5, 0.0]),
         radius=zmax,
         height=eye_h,
         speed=speed,
-        clamp=clamp,
-        max_length=L * 0.6,
+        clamp=box_clamp(-LENGTH / 2 + 10, LENGTH / 2 - 10, -zmax, zmax),
+        max_length=LENGTH * 0.6,
         heading=heading,
         look_height=rng.uniform(1.0, 4.0),
         min_dist=6.0,
         look_ahead=rng.uniform(10, 30),
     )
-    traj["drone"] = bool(drone)
-    placer = Placer(c2w[:, [0, 2], 3], clearance=1.0 if not drone else 0.3)
-    # street furniture: lamps, trees, parked cars, bollards
+    stage.traj["drone"] = bool(drone)
+    return drone
+
+
+def _lamp(rng, stage: Stage, x: float, z: float) -> None:
+    if not stage.placer.claim((x, z), 0.3):
+        return
+    ph = rng.uniform(3.5, 5.5)
+    metal = Material("plaster", tint(rng, (0.25, 0.25, 0.27), 0.2), 1.0, specular=0.5, shininess=50)
+    bulb = Material("plaster", (1.4, 1.35, 1.2), 1.0, specular=0.8)
+    stage.add(
+        box((x, 0.15 + ph / 2, z), (0.06, ph / 2, 0.06), metal, name="lamp_post"),
+        sphere((x, 0.15 + ph + 0.18, z), 0.22, bulb, name="lamp"),
+    )
+
+
+def _tree(rng, stage: Stage, x: float, z: float, r: float) -> None:
+    if not stage.placer.claim((x, z), r + 0.2):
+        return
+    th = rng.uniform(1.8, 3.0)
+    stage.add(trunk(rng, (x, 0.15 + th / 2, z), 0.12, th / 2, (0.5, 0.4, 0.3), 0.5))
+    stage.add(foliage(rng, (x, 0.15 + th + r * 0.8, z), r, (0.3, 0.5, 0.2)))
+
+
+def _street_furniture(rng, stage: Stage, rw: float, sw: float) -> None:
+    """Lamps, trees, parked cars and bollards along both kerbs."""
+    zr = rw / 2
     for _ in range(int(rng.integers(6, 16))):
         s = rng.choice([-1, 1])
-        x = rng.uniform(-L / 2 + 5, L / 2 - 5)
+        x = rng.uniform(-LENGTH / 2 + 5, LENGTH / 2 - 5)
         what = rng.choice(["lamp", "tree", "car", "car", "bollard"])
         if what == "lamp":
-            z = s * (zr + 0.4)
-            if placer.free((x, z), 0.3):
-                placer.add((x, z), 0.3)
-                ph = rng.uniform(3.5, 5.5)
-                metal = Material(
-                    "plaster", _tint(rng, (0.25, 0.25, 0.27), 0.2), 1.0, specular=0.5, shininess=50
-                )
-                prims.append(box((x, 0.15 + ph / 2, z), (0.06, ph / 2, 0.06), metal, name="lamp_post"))
-                prims.append(
-                    sphere(
-                        (x, 0.15 + ph + 0.18, z),
-                        0.22,
-                        Material("plaster", (1.4, 1.35, 1.2), 1.0, specular=0.8),
-                        name="lamp",
-                    )
-                )
+            _lamp(rng, stage, x, s * (zr + 0.4))
         elif what == "tree":
             z = s * (zr + sw * rng.uniform(0.5, 0.8))
-            r = rng.uniform(1.0, 2.2)
-            if placer.free((x, z), r + 0.2):
-                placer.add((x, z), r + 0.2)
-                th = rng.uniform(1.8, 3.0)
-                prims.append(
-                    box(
-                        (x, 0.15 + th / 2, z),
-                        (0.12, th / 2, 0.12),
-                        Material("wood", _tint(rng, (0.5, 0.4, 0.3), 0.2), 0.5),
-                        name="trunk",
-                    )
-                )
-                prims.append(
-                    sphere(
-                        (x, 0.15 + th + r * 0.8, z),
-                        r,
-                        Material("grass", _tint(rng, (0.3, 0.5, 0.2), 0.2), 0.0),
-                        rot=_random_rotation(rng),
-                        name="canopy",
-                    )
-                )
+            _tree(rng, stage, x, z, rng.uniform(1.0, 2.2))
         elif what == "car":
             z = s * (zr - rng.uniform(1.0, 1.3))
-            _car(rng, prims, placer, np.array([x, z]), yaw(math.pi / 2 + rng.normal(0, 0.03)), None, times)
-        else:
-            z = s * (zr + 0.3)
-            if placer.free((x, z), 0.15):
-                placer.add((x, z), 0.15)
-                prims.append(
-                    box(
-                        (x, 0.15 + 0.45, z),
-                        (0.1, 0.45, 0.1),
-                        Material("plaster", _tint(rng, (0.6, 0.6, 0.6), 0.4), 1.0),
-                        name="bollard",
-                    )
-                )
-    # moving cars along the lanes, plus some balls/crates on the sidewalks
+            rot = yaw(math.pi / 2 + rng.normal(0, 0.03))
+            _car(rng, stage.prims, stage.placer, np.array([x, z]), rot, None, stage.times)
+        elif stage.placer.claim((x, s * (zr + 0.3)), 0.15):
+            grey = Material("plaster", tint(rng, (0.6, 0.6, 0.6), 0.4), 1.0)
+            stage.add(box((x, 0.15 + 0.45, s * (zr + 0.3)), (0.1, 0.45, 0.1), grey, name="bollard"))
+
+
+def _traffic(rng, stage: Stage, zr: float) -> None:
+    """One to three cars driving along the lanes (right-hand traffic), clear of the camera and the props."""
     n_cars = int(rng.integers(1, 4))
     for _ in range(n_cars * 4):
         if n_cars <= 0:
@@ -180,42 +148,35 @@ def street_scene(rng: np.random.Generator, times: np.ndarray):
         lane = rng.choice([-1, 1])
         v = rng.uniform(3, 14) * (1 if lane < 0 else -1)
         z = lane * zr * rng.uniform(0.3, 0.5)
-        x = rng.uniform(-L / 2 + 15, L / 2 - 15)
-        if _car(
-            rng,
-            prims,
-            placer,
-            np.array([x, z]),
-            yaw(math.pi / 2 if v > 0 else -math.pi / 2),
-            np.array([v, 0.0, 0.0]),
-            times,
-        ):
+        x = rng.uniform(-LENGTH / 2 + 15, LENGTH / 2 - 15)
+        rot = yaw(math.pi / 2 if v > 0 else -math.pi / 2)
+        if _car(rng, stage.prims, stage.placer, np.array([x, z]), rot, np.array([v, 0.0, 0.0]), stage.times):
             n_cars -= 1
-    movers = _add_movers(
-        rng,
-        prims,
-        placer,
-        times,
-        int(rng.integers(0, 3)) + _extra_movers(kind),
-        [-L / 2 + 10, -zr - sw + 0.3],
-        [L / 2 - 10, zr + sw - 0.3],
-        0.15,
-        (0.5, 2.0),
+
+
+def street_scene(rng: np.random.Generator, times: np.ndarray) -> Built:
+    rw, sw = rng.uniform(6, 12), rng.uniform(2, 4)
+    zr = rw / 2
+    stage = Stage(rng, times)
+    _road(rng, stage, rw, sw)
+    max_h = _buildings(rng, stage, zr + sw)
+    _film(rng, stage, zr + sw - 0.6)
+    _street_furniture(rng, stage, rw, sw)
+    _traffic(rng, stage, zr)
+    stage.add_movers(
+        (0, 3), [-LENGTH / 2 + 10, -zr - sw + 0.3], [LENGTH / 2 - 10, zr + sw - 0.3], 0.15, (0.5, 2.0)
     )
-    env, sun = _outdoor_env(rng)
-    cam_x = c2w[:, 0, 3]
+    env, sun = outdoor_env(rng)
+    cam_x = stage.c2w[:, 0, 3]
     lo = (float(cam_x.min()) - 70, -1.0, -zr - sw - 20)
     hi = (float(cam_x.max()) + 70, max_h + 1, zr + sw + 20)
-    scene = Scene(
-        "street", prims, [sun], env, (lo, hi), max_depth=200.0, info={"road_width": rw, "movers": movers}
-    )
-    return scene, c2w, traj
+    return stage.finish("street", [sun], env, (lo, hi), 200.0, road_width=rw)
 
 
 def _car(rng, prims, placer: Placer, xz, rot, velocity, times) -> bool:
     length, width = rng.uniform(3.8, 4.8), rng.uniform(1.7, 1.95)
     r = length / 2
-    color = _tint(
+    color = tint(
         rng,
         [(0.6, 0.05, 0.05), (0.05, 0.1, 0.4), (0.7, 0.7, 0.72), (0.08, 0.08, 0.08), (0.9, 0.9, 0.88)][
             int(rng.integers(0, 5))
@@ -230,15 +191,12 @@ def _car(rng, prims, placer: Placer, xz, rot, velocity, times) -> bool:
         body_c, (length / 2, 0.32, width / 2), paint, rot=rot @ yaw(math.pi / 2), motion=motion, name="car"
     )
     if motion is not None:
-        path = _moving_path(body, times)
+        path = moving_path(body, times)
         if not placer.path_free(path, r):
             return False
-        for p in path[:: max(1, len(path) // 8)]:
-            placer.add(p, r)
-    else:
-        if not placer.free(xz, r):
-            return False
-        placer.add(xz, r)
+        placer.add_path(path, r)
+    elif not placer.claim(xz, r):
+        return False
     prims.append(body)
     cab_off = rot @ yaw(math.pi / 2) @ np.array([-length * 0.05, 0.0, 0.0])
     prims.append(

@@ -11,24 +11,15 @@ import math
 
 import numpy as np
 
-from ..scene import Light, Material, Mesh, Primitive, Scene, make_pose, yaw
-from .common import (
-    UP,
-    Placer,
-    _camera,
-    _extra_movers,
-    _framed_picture,
-    _indoor_env,
-    _photo,
-    _pick_motion,
-    _random_rotation,
-    _tint,
-    box,
-    floor_quad,
-    sphere,
-    wall_quad,
-)
-from .movers import _add_movers
+from ..scene import Material, Mesh, Primitive, make_pose, yaw
+from .environments import indoor_env
+from .interior import along_wall, ceiling, ceiling_lamp, fill_light, framed_picture, room_walls, wall_cabinets
+from .looks import photo, tint
+from .shapes import UP, box, floor_quad, random_rotation, sphere, wall_quad
+from .shots import box_clamp, pick_move
+from .stage import Built, Stage
+
+CLEARANCE = 0.15  # closest a prop comes to the camera path
 
 
 def cylinder_mesh(radius: float, height: float, segments: int = 20) -> Mesh:
@@ -63,74 +54,52 @@ def cylinder_mesh(radius: float, height: float, segments: int = 20) -> Mesh:
     )
 
 
-def _room_shell(rng, w: float, d: float, h: float, prims: list[Primitive]) -> list:
+def _room_shell(rng, stage: Stage, w: float, d: float, h: float) -> list:
     """Floor, ceiling and four walls; returns the walls as (centre, inward normal, length)."""
     floor_tex = str(rng.choice(["wood", "tiles", "fabric", "gravel"]))
-    prims.append(floor_quad((0, 0, 0), w, d, Material(floor_tex, _tint(rng, (1, 1, 1), 0.25), 1.5)))
-    prims.append(
-        floor_quad((0, h, 0), w, d, Material("plaster", _tint(rng, (1, 1, 1), 0.05), 2.0), name="ceiling")
+    stage.add(
+        floor_quad((0, 0, 0), w, d, Material(floor_tex, tint(rng, (1, 1, 1), 0.25), 1.5)),
+        ceiling(rng, w, d, h),
     )
     wall_tex = str(rng.choice(["plaster", "plaster", "brick", "fabric", "tiles", "wood"]))
-    wall_mat = Material(wall_tex, _tint(rng, (0.95, 0.9, 0.85), 0.2), rng.uniform(0.8, 1.6))
-    walls = [
-        ((0, h / 2, d / 2), (0, 0, -1), w),
-        ((0, h / 2, -d / 2), (0, 0, 1), w),
-        ((w / 2, h / 2, 0), (-1, 0, 0), d),
-        ((-w / 2, h / 2, 0), (1, 0, 0), d),
-    ]
+    wall_mat = Material(wall_tex, tint(rng, (0.95, 0.9, 0.85), 0.2), rng.uniform(0.8, 1.6))
+    walls = room_walls(w, d, h)
     for c, n, length in walls:
-        prims.append(wall_quad(c, n, length, h, wall_mat))
+        stage.add(wall_quad(c, n, length, h, wall_mat))
     return walls
 
 
-def _wall_decor(rng, walls, h: float, placer: Placer, prims: list[Primitive]) -> None:
+def _wall_decor(rng, stage: Stage, walls, h: float) -> None:
     """Framed pictures and cabinets/shelves along the walls (the background)."""
     for _ in range(int(rng.integers(2, 6))):
-        c, n, length = walls[int(rng.integers(0, 4))]
-        pw = rng.uniform(0.4, min(1.4, length / 3))
-        along = np.cross(UP, np.asarray(n, np.float64))
-        pos = (
-            np.asarray(c)
-            + along * rng.uniform(-length / 2 + pw, length / 2 - pw)
-            + UP * (rng.uniform(1.2, 1.8) - h / 2)
-        )
-        _framed_picture(rng, pos, n, pw, pw * rng.uniform(0.6, 1.3), prims)
-    for _ in range(int(rng.integers(1, 4))):
-        c, n, length = walls[int(rng.integers(0, 4))]
-        n = np.asarray(n, np.float64)
-        along = np.cross(UP, n)
-        cw, cd, ch = rng.uniform(0.5, 1.4), rng.uniform(0.3, 0.5), rng.uniform(0.6, 2.0)
-        pos = np.asarray(c) + along * rng.uniform(-length / 2 + cw, length / 2 - cw) + n * (cd / 2 + 0.01)
-        r = math.hypot(cw, cd) / 2
-        if not placer.free(pos[[0, 2]], r):
-            continue
-        placer.add(pos[[0, 2]], r)
-        mat = Material(
-            str(rng.choice(["wood", "plaster", "facade_glass"])), _tint(rng, (0.9, 0.85, 0.8), 0.3), 0.7
-        )
-        rot = np.stack([along, UP, n], 1)
-        prims.append(box((pos[0], ch / 2, pos[2]), (cw / 2, ch / 2, cd / 2), mat, rot=rot, name="cabinet"))
+        wall = walls[int(rng.integers(0, 4))]
+        pw = rng.uniform(0.4, min(1.4, wall[2] / 3))
+        pos = along_wall(rng, wall, pw) + UP * (rng.uniform(1.2, 1.8) - h / 2)
+        framed_picture(rng, pos, wall[1], pw, pw * rng.uniform(0.6, 1.3), stage.prims)
+    cabinet_sizes = ((0.5, 1.4), (0.3, 0.5), (0.6, 2.0))
+    wall_cabinets(rng, stage, walls, cabinet_sizes, ["wood", "plaster", "facade_glass"], 0.7)
 
 
-def _table(rng, c: np.ndarray, tw: float, td: float, top_y: float, prims: list[Primitive]) -> None:
+def _table(rng, c: np.ndarray, tw: float, td: float, top_y: float) -> list[Primitive]:
     """Table top (its upper surface at ``top_y``) on four legs."""
     mat = str(rng.choice(["wood", "wood", "tiles", "fabric", "plaster"]))
-    top = Material(mat, _tint(rng, (1, 1, 1), 0.25), rng.uniform(0.4, 1.0), specular=0.2, shininess=30)
+    top = Material(mat, tint(rng, (1, 1, 1), 0.25), rng.uniform(0.4, 1.0), specular=0.2, shininess=30)
     th = rng.uniform(0.02, 0.05)
-    prims.append(box((c[0], top_y - th / 2, c[1]), (tw / 2, th / 2, td / 2), top, name="table_top"))
+    parts = [box((c[0], top_y - th / 2, c[1]), (tw / 2, th / 2, td / 2), top, name="table_top")]
     leg = (top_y - th) / 2
     for sx in (-1, 1):
         for sz in (-1, 1):
             xz = c + np.array([sx * (tw / 2 - 0.06), sz * (td / 2 - 0.06)])
-            prims.append(box((xz[0], leg, xz[1]), (0.025, leg, 0.025), top, name="table_leg"))
+            parts.append(box((xz[0], leg, xz[1]), (0.025, leg, 0.025), top, name="table_leg"))
+    return parts
 
 
 def _object_material(rng) -> Material:
     if rng.random() < 0.65:
-        return _photo(rng)
+        return photo(rng)
     tex = str(rng.choice(["wood", "fabric", "plaster", "tiles", "brick"]))
     return Material(
-        tex, _tint(rng, (0.8, 0.6, 0.5), 0.5), rng.uniform(0.05, 0.2), specular=rng.uniform(0, 0.6)
+        tex, tint(rng, (0.8, 0.6, 0.5), 0.5), rng.uniform(0.05, 0.2), specular=rng.uniform(0, 0.6)
     )
 
 
@@ -145,7 +114,7 @@ def _table_object(rng, xz: np.ndarray, top_y: float, prims: list[Primitive]) -> 
         return float(np.hypot(half[0], half[2]))
     if what == "ball":
         r = rng.uniform(0.02, 0.1)
-        prims.append(sphere((xz[0], top_y + r, xz[1]), r, _photo(rng), _random_rotation(rng), "ball"))
+        prims.append(sphere((xz[0], top_y + r, xz[1]), r, photo(rng), random_rotation(rng), "ball"))
         return r
     if what == "stack":
         y, half = top_y, rng.uniform([0.05, 0.02, 0.05], [0.12, 0.06, 0.12])
@@ -170,13 +139,13 @@ def _table_object(rng, xz: np.ndarray, top_y: float, prims: list[Primitive]) -> 
             [[1, 0, 0], [0, math.cos(tilt), -math.sin(tilt)], [0, math.sin(tilt), math.cos(tilt)]]
         )
         y = top_y + hy * math.cos(tilt) + hz * math.sin(tilt)
-        prims.append(box((xz[0], y, xz[1]), (hx, hy, hz), _photo(rng), rot, "card"))
+        prims.append(box((xz[0], y, xz[1]), (hx, hy, hz), photo(rng), rot, "card"))
         return float(math.hypot(hx, hy * math.sin(tilt) + hz))
     r, h = rng.uniform(0.025, 0.06), rng.uniform(0.05, 0.2)
     mat = (
-        _photo(rng)
+        photo(rng)
         if rng.random() < 0.5
-        else Material("plaster", _tint(rng, (0.7, 0.6, 0.5), 0.5), 0.0, 0.6, 60)
+        else Material("plaster", tint(rng, (0.7, 0.6, 0.5), 0.5), 0.0, 0.6, 60)
     )
     mesh = cylinder_mesh(r, h)
     prims.append(
@@ -187,79 +156,71 @@ def _table_object(rng, xz: np.ndarray, top_y: float, prims: list[Primitive]) -> 
     return r
 
 
-def _table_camera(rng, times, room, poi: np.ndarray, top_y: float):
+def _film(rng, stage: Stage, room, poi: np.ndarray, top_y: float) -> None:
     """Close orbit, dolly in/out, small pan or tripod around the point of interest ``poi``."""
-    kind, shake, fast = _pick_motion(rng)
+    move = pick_move(rng)
     w, d = room
     toward = rng.uniform(-0.6, 0.6)  # heading of the view (radians about y), roughly towards +z
     view = np.array([math.sin(toward), 0.0, math.cos(toward)])
     dist = rng.uniform(0.3, 1.3)
     eye_h = top_y + rng.uniform(0.1, 0.6)
-    pace = 2.0 if fast else 1.0
-
-    def clamp(e):
-        e = e.copy()
-        e[:, 0] = np.clip(e[:, 0], -w / 2 + 0.3, w / 2 - 0.3)
-        e[:, 2] = np.clip(e[:, 2], -d / 2 + 0.3, d / 2 - 0.3)
-        return e
-
-    kw = dict(height=eye_h, clamp=clamp, look_height=float(poi[1]), min_dist=0.3, pitch_range=(-60.0, 20.0))
-    if kind in ("dolly", "tracking"):  # dolly in or out along the view, always looking at the objects
+    pace = 2.0 if move.fast else 1.0
+    kw = dict(
+        height=eye_h,
+        clamp=box_clamp(-w / 2 + 0.3, w / 2 - 0.3, -d / 2 + 0.3, d / 2 - 0.3),
+        look_height=float(poi[1]),
+        min_dist=0.3,
+        pitch_range=(-60.0, 20.0),
+    )
+    if move.kind in ("dolly", "tracking"):  # dolly in or out along the view, always looking at the objects
         sign = 1.0 if rng.random() < 0.5 else -1.0
-        length = max(0.05, min(0.8, 2 * (dist - 0.25)))
-        c2w, traj = _camera(
-            rng,
-            times,
+        stage.shoot(
+            move,
+            CLEARANCE,
             "tracking",
-            shake,
-            fast,
             center=poi - view * dist,
             radius=0.3,
             speed=rng.uniform(0.05, 0.2) * pace,
-            max_length=length,
+            max_length=max(0.05, min(0.8, 2 * (dist - 0.25))),
             heading=toward if sign > 0 else toward + math.pi,
             look_ahead=sign * dist,
             **kw,
         )
-        traj.update(kind="dolly", dolly="in" if sign > 0 else "out")
-    elif kind == "pan":
-        c2w, traj = _camera(
-            rng,
-            times,
-            "pan",
-            shake,
-            fast,
-            center=poi - view * dist,
-            radius=0.2,
-            speed=rng.uniform(0.05, 0.2) * (2.5 if fast else 1),
-            pan_heading=toward,
-            **kw,
+        stage.traj.update(kind="dolly", dolly="in" if sign > 0 else "out")
+    elif move.kind == "pan":
+        speed = rng.uniform(0.05, 0.2) * (2.5 if move.fast else 1)
+        stage.shoot(
+            move, CLEARANCE, center=poi - view * dist, radius=0.2, speed=speed, pan_heading=toward, **kw
         )
     else:  # close orbit or tripod, looking at the objects
-        c2w, traj = _camera(
-            rng,
-            times,
-            kind,
-            shake,
-            fast,
-            center=poi,
-            radius=dist / 0.7,
-            speed=rng.uniform(0.05, 0.25) * pace,
-            **kw,
-        )
-    traj["subject_distance"] = float(dist)
-    return c2w, traj, kind
+        speed = rng.uniform(0.05, 0.25) * pace
+        stage.shoot(move, CLEARANCE, center=poi, radius=dist / 0.7, speed=speed, **kw)
+    stage.traj["subject_distance"] = float(dist)
 
 
-def tabletop_scene(rng: np.random.Generator, times: np.ndarray):
+def _objects_on_table(rng, stage: Stage, lo: np.ndarray, hi: np.ndarray, top_y: float) -> int:
+    """Five to twelve tries at a static object on the table; returns how many stand there."""
+    placed = 0
+    for _ in range(int(rng.integers(5, 13))):
+        xz = rng.uniform(lo, hi)
+        probe = rng.uniform(0.03, 0.17)  # footprint drawn up front so rejected draws cost the same
+        if not stage.placer.free(xz, probe):
+            continue
+        r = _table_object(rng, xz, top_y, stage.prims)
+        stage.placer.add(xz, max(r, probe))
+        placed += 1
+    return placed
+
+
+def tabletop_scene(rng: np.random.Generator, times: np.ndarray) -> Built:
     w, d, h = rng.uniform(3.5, 8), rng.uniform(3.5, 8), rng.uniform(2.4, 3.2)
-    prims: list[Primitive] = []
-    walls = _room_shell(rng, w, d, h, prims)
+    stage = Stage(rng, times)
+    walls = _room_shell(rng, stage, w, d, h)
     tw, td, top_y = rng.uniform(1.0, 2.2), rng.uniform(0.7, 1.4), rng.uniform(0.7, 0.8)
     against = rng.random() < 0.4  # table against the far (+z) wall
     tz = d / 2 - td / 2 - rng.uniform(0.05, 0.8) if against else rng.uniform(-0.5, 0.5)
     tc = np.array([rng.uniform(-w / 2 + tw / 2 + 0.6, w / 2 - tw / 2 - 0.6), tz])
-    _table(rng, tc, tw, td, top_y, prims)
+    stage.add(*_table(rng, tc, tw, td, top_y))
     poi = np.array(
         [
             tc[0] + rng.uniform(-tw / 4, tw / 4),
@@ -267,54 +228,23 @@ def tabletop_scene(rng: np.random.Generator, times: np.ndarray):
             tc[1] + rng.uniform(-td / 4, td / 4),
         ]
     )
-    c2w, traj, kind = _table_camera(rng, times, (w, d), poi, top_y)
-    placer = Placer(c2w[:, [0, 2], 3], clearance=0.15)
+    _film(rng, stage, (w, d), poi, top_y)
     lo, hi = tc - np.array([tw, td]) / 2 + 0.05, tc + np.array([tw, td]) / 2 - 0.05
-    placed = 0
-    for _ in range(int(rng.integers(5, 13))):
-        xz = rng.uniform(lo, hi)
-        probe = rng.uniform(0.03, 0.17)  # footprint drawn up front so rejected draws cost the same
-        if not placer.free(xz, probe):
-            continue
-        r = _table_object(rng, xz, top_y, prims)
-        placer.add(xz, max(r, probe))
-        placed += 1
-    movers = _add_movers(
-        rng,
-        prims,
-        placer,
-        times,
-        int(rng.integers(1, 3)) + _extra_movers(kind),
-        lo,
-        hi,
-        top_y,
-        (0.03, 0.15),
-        scale=0.2,
-    )
-    _wall_decor(rng, walls, h, placer, prims)
+    placed = _objects_on_table(rng, stage, lo, hi, top_y)
+    stage.add_movers((1, 3), lo, hi, top_y, (0.03, 0.15), scale=0.2)
+    _wall_decor(rng, stage, walls, h)
     lamp = (tc[0] + rng.uniform(-0.5, 0.5), h - rng.uniform(0.2, 0.6), tc[1] + rng.uniform(-0.5, 0.5))
-    col = _tint(rng, (1.0, 0.9, 0.75) if rng.random() < 0.6 else (0.85, 0.9, 1.0), 0.05)
-    power = rng.uniform(2.0, 4.0)
-    lights = [
-        Light("point", lamp, tuple(c * power for c in col), cast_shadow=True, range=rng.uniform(2.0, 4.0))
-    ]
+    lights = [ceiling_lamp(rng, lamp, (2.0, 4.0), (2.0, 4.0))]
     if rng.random() < 0.7:
-        fill = (rng.uniform(-w / 2 + 0.5, w / 2 - 0.5), h - 0.3, rng.uniform(-d / 2 + 0.5, d / 2 - 0.5))
-        lights.append(
-            Light(
-                "point",
-                fill,
-                tuple(c * rng.uniform(0.8, 1.8) for c in _tint(rng, (1, 0.95, 0.9), 0.1)),
-                range=max(w, d) * 0.5,
-            )
-        )
-    scene = Scene(
+        lights.append(fill_light(rng, w, d, h, 0.5, (0.8, 1.8)))
+    bounds = ((-w / 2, 0, -d / 2), (w / 2, h, d / 2))
+    return stage.finish(
         "tabletop",
-        prims,
         lights,
-        _indoor_env(rng),
-        ((-w / 2, 0, -d / 2), (w / 2, h, d / 2)),
-        max_depth=20.0,
-        info={"size": [w, d, h], "table": [tw, td, top_y], "objects": placed, "movers": movers},
+        indoor_env(rng),
+        bounds,
+        20.0,
+        size=[w, d, h],
+        table=[tw, td, top_y],
+        objects=placed,
     )
-    return scene, c2w, traj

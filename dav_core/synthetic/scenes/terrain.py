@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..scene import Material, Mesh, Primitive, Scene
+from ..scene import Material, Mesh, Primitive
 from ..textures import _value_noise
-from .common import (
-    Placer,
-    _camera,
-    _extra_movers,
-    _outdoor_env,
-    _pick_motion,
-    _random_rotation,
-    _tint,
-    box,
-    sphere,
-)
-from .movers import _add_movers
+from .environments import outdoor_env
+from .looks import tint
+from .nature import foliage, rock_material, trunk
+from .shapes import box, random_rotation, tumbled_sphere
+from .shots import pick_move, travel_speed
+from .stage import Built, Stage
+
+SIZE, GRID = 200.0, 64  # side of the heightfield (m) and its cells per side
+PROP_LIMIT = 70.0  # props and movers stay within +-PROP_LIMIT m of the centre
+FOOTPRINT = {"rock": 0.8, "boulder": 1.6, "bush": 0.9}  # radius kept free around each kind of prop
 
 
 def terrain_heightfield(rng: np.random.Generator, size: float, n: int):
@@ -61,9 +59,9 @@ def terrain_mesh(rng: np.random.Generator, xs: np.ndarray, hgt: np.ndarray, uv_t
     normals /= np.linalg.norm(normals, axis=-1, keepdims=True)
     slope = 1 - normals[..., 1]
     hn = (hgt - hgt.min()) / max(np.ptp(hgt), 1e-6)
-    grass = np.array(_tint(rng, (0.35, 0.55, 0.22), 0.12))
-    dry = np.array(_tint(rng, (0.6, 0.55, 0.35), 0.12))
-    rock = np.array(_tint(rng, (0.55, 0.52, 0.5), 0.08))
+    grass = np.array(tint(rng, (0.35, 0.55, 0.22), 0.12))
+    dry = np.array(tint(rng, (0.6, 0.55, 0.35), 0.12))
+    rock = np.array(tint(rng, (0.55, 0.52, 0.5), 0.08))
     patch = _value_noise(rng, 256, 4, 4).astype(np.float64)[
         np.ix_(np.linspace(0, 255, n + 1).astype(int), np.linspace(0, 255, n + 1).astype(int))
     ]
@@ -85,36 +83,25 @@ def terrain_mesh(rng: np.random.Generator, xs: np.ndarray, hgt: np.ndarray, uv_t
     )
 
 
-def terrain_scene(rng: np.random.Generator, times: np.ndarray):
-    size, n = 200.0, 64
-    xs, hgt, ground = terrain_heightfield(rng, size, n)
-    tex = str(rng.choice(["grass", "gravel", "grass"]))
-    mesh = terrain_mesh(rng, xs, hgt, rng.uniform(2.0, 4.0))
-    prims: list[Primitive] = [
-        Primitive("mesh", (), np.eye(4), Material(tex, (1.0, 1.0, 1.0)), mesh=mesh, name="terrain")
-    ]
-    kind, shake, fast = _pick_motion(rng)
+def _fly_or_walk(rng, stage: Stage, ground) -> None:
+    """Drone flight (3-12 m above ground) or a walk, following the relief."""
+    move = pick_move(rng)
     drone = rng.random() < 0.5
     h_above = rng.uniform(3, 12) if drone else rng.uniform(1.4, 2.5)
-    speed = (rng.uniform(3, 8) if drone else rng.uniform(1, 2.5)) * (3 if fast else 1)
-    if kind == "pan":
-        speed = rng.uniform(0.2, 0.7) * (2.5 if fast else 1)
+    speed = travel_speed(rng, move, (3, 8) if drone else (1, 2.5), 3, pan=(0.2, 0.7))
 
     def eye_height(xz):
         return ground(xz) + h_above
 
     def clamp(e):
         e = e.copy()
-        e[:, [0, 2]] = np.clip(e[:, [0, 2]], -size / 2 + 30, size / 2 - 30)
+        e[:, [0, 2]] = np.clip(e[:, [0, 2]], -SIZE / 2 + 30, SIZE / 2 - 30)
         e[:, 1] = np.maximum(e[:, 1], ground(e[:, [0, 2]]) + 1.2)
         return e
 
-    c2w, traj = _camera(
-        rng,
-        times,
-        kind,
-        shake,
-        fast,
+    stage.shoot(
+        move,
+        clearance=0.8,
         center=np.array([0.0, float(ground(np.zeros((1, 2)))[0]) + 1.0, 0.0]),
         radius=rng.uniform(8, 25),
         height=eye_height,
@@ -125,96 +112,56 @@ def terrain_scene(rng: np.random.Generator, times: np.ndarray):
         min_dist=10.0,
         pitch_range=(-30.0, 10.0),
     )
-    traj["drone"] = bool(drone)
-    placer = Placer(c2w[:, [0, 2], 3], clearance=0.8)
-    lim = 70.0
-    path_lo = np.clip(c2w[:, [0, 2], 3].min(0) - 30, -lim, lim)
-    path_hi = np.clip(c2w[:, [0, 2], 3].max(0) + 30, -lim, lim)
+    stage.traj["drone"] = bool(drone)
+
+
+def _prop(rng, what: str, xz: np.ndarray, gy: float, th: float, cr: float) -> list[Primitive]:
+    """A tree (trunk ``th`` m, canopy radius ``cr``), bush, rock or boulder standing on the ground at ``gy``."""
+    if what == "tree":
+        return [
+            trunk(rng, (xz[0], gy + th / 2 - 0.3, xz[1]), 0.15, th / 2),
+            foliage(rng, (xz[0], gy + th + cr * 0.7, xz[1]), cr),
+        ]
+    if what == "bush":
+        rr = rng.uniform(0.4, 0.9)
+        return [foliage(rng, (xz[0], gy + rr * 0.5, xz[1]), rr, (0.3, 0.45, 0.2), 0.25, "bush")]
+    if what == "rock":
+        half = rng.uniform(0.3, 0.8, 3)
+        centre = (xz[0], gy + half[1] * 0.5, xz[1])
+        mat = rock_material(rng)
+        return [box(centre, half, mat, rot=random_rotation(rng), name="rock")]
+    rr = rng.uniform(0.8, 1.6)
+    moon = Material("moon", tint(rng, (0.7, 0.68, 0.65), 0.1))
+    return [tumbled_sphere(rng, (xz[0], gy + rr * 0.3, xz[1]), rr, moon, "boulder")]
+
+
+def _vegetation(rng, stage: Stage, ground) -> None:
+    """Trees, bushes, rocks and boulders: two in three near the camera path, the rest anywhere."""
+    lim = PROP_LIMIT
+    path_lo = np.clip(stage.c2w[:, [0, 2], 3].min(0) - 30, -lim, lim)
+    path_hi = np.clip(stage.c2w[:, [0, 2], 3].max(0) + 30, -lim, lim)
     for k in range(int(rng.integers(40, 90))):
-        what = rng.choice(["tree", "tree", "tree", "rock", "boulder", "bush", "bush"])
+        what = str(rng.choice(["tree", "tree", "tree", "rock", "boulder", "bush", "bush"]))
         th, cr = rng.uniform(2, 6), rng.uniform(1.5, 3.5)
-        r = {"tree": cr + 0.3, "rock": 0.8, "boulder": 1.6, "bush": 0.9}[
-            str(what)
-        ]  # keeps the camera out of canopies
+        r = cr + 0.3 if what == "tree" else FOOTPRINT[what]  # keeps the camera out of canopies
         lo, hi = (path_lo, path_hi) if k % 3 else ([-lim, -lim], [lim, lim])
-        xz = placer.sample(rng, lo, hi, r)
-        if xz is None:
-            continue
-        gy = float(ground(xz[None])[0])
-        if what == "tree":
-            prims.append(
-                box(
-                    (xz[0], gy + th / 2 - 0.3, xz[1]),
-                    (0.15, th / 2, 0.15),
-                    Material("wood", _tint(rng, (0.45, 0.35, 0.25), 0.2), 0.6),
-                    name="trunk",
-                )
-            )
-            prims.append(
-                sphere(
-                    (xz[0], gy + th + cr * 0.7, xz[1]),
-                    cr,
-                    Material("grass", _tint(rng, (0.25, 0.45, 0.15), 0.2)),
-                    rot=_random_rotation(rng),
-                    name="canopy",
-                )
-            )
-        elif what == "bush":
-            rr = rng.uniform(0.4, 0.9)
-            prims.append(
-                sphere(
-                    (xz[0], gy + rr * 0.5, xz[1]),
-                    rr,
-                    Material("grass", _tint(rng, (0.3, 0.45, 0.2), 0.25)),
-                    rot=_random_rotation(rng),
-                    name="bush",
-                )
-            )
-        elif what == "rock":
-            half = rng.uniform(0.3, 0.8, 3)
-            prims.append(
-                box(
-                    (xz[0], gy + half[1] * 0.5, xz[1]),
-                    half,
-                    Material(str(rng.choice(["gravel", "moon"])), _tint(rng, (0.6, 0.58, 0.55), 0.15), 0.8),
-                    rot=_random_rotation(rng),
-                    name="rock",
-                )
-            )
-        else:
-            rr = rng.uniform(0.8, 1.6)
-            prims.append(
-                sphere(
-                    (xz[0], gy + rr * 0.3, xz[1]),
-                    rr,
-                    Material("moon", _tint(rng, (0.7, 0.68, 0.65), 0.1)),
-                    rot=_random_rotation(rng),
-                    name="boulder",
-                )
-            )
-    movers = _add_movers(
-        rng,
-        prims,
-        placer,
-        times,
-        int(rng.integers(1, 4)) + _extra_movers(kind),
-        [-lim, -lim],
-        [lim, lim],
-        ground,
-        (1.0, 4.0),
-        flying=True,
-    )
-    env, sun = _outdoor_env(rng)
-    cam = c2w[:, :3, 3]
+        xz = stage.placer.sample(rng, lo, hi, r)
+        if xz is not None:
+            stage.add(*_prop(rng, what, xz, float(ground(xz[None])[0]), th, cr))
+
+
+def terrain_scene(rng: np.random.Generator, times: np.ndarray) -> Built:
+    xs, hgt, ground = terrain_heightfield(rng, SIZE, GRID)
+    tex = str(rng.choice(["grass", "gravel", "grass"]))
+    mesh = terrain_mesh(rng, xs, hgt, rng.uniform(2.0, 4.0))
+    stage = Stage(rng, times)
+    stage.add(Primitive("mesh", (), np.eye(4), Material(tex, (1.0, 1.0, 1.0)), mesh=mesh, name="terrain"))
+    _fly_or_walk(rng, stage, ground)
+    _vegetation(rng, stage, ground)
+    lim = PROP_LIMIT
+    stage.add_movers((1, 4), [-lim, -lim], [lim, lim], ground, (1.0, 4.0), flying=True)
+    env, sun = outdoor_env(rng)
+    cam = stage.c2w[:, :3, 3]
     lo = (float(cam[:, 0].min()) - 60, float(hgt.min()) - 1, float(cam[:, 2].min()) - 60)
     hi = (float(cam[:, 0].max()) + 60, float(hgt.max()) + 8, float(cam[:, 2].max()) + 60)
-    scene = Scene(
-        "terrain",
-        prims,
-        [sun],
-        env,
-        (lo, hi),
-        max_depth=150.0,
-        info={"relief": float(np.ptp(hgt)), "movers": movers},
-    )
-    return scene, c2w, traj
+    return stage.finish("terrain", [sun], env, (lo, hi), 150.0, relief=float(np.ptp(hgt)))

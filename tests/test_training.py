@@ -11,14 +11,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from tests.helpers import CONFIGS, training_args
 from training.config import load_config, parse_override
 from training.data import ClipDataset, ClipIndex, PackedBatchSampler
 from training.frames import interp_condition, sample_frame_indices
 from training.surgery import make_interp_unet
 from training.toy_data import make_toy_clip, write_toy_dataset
-
-REPO = Path(__file__).resolve().parents[1]
-DEBUG = str(REPO / "training" / "configs" / "debug.yaml")
 
 torch.set_num_threads(1)
 
@@ -26,10 +24,6 @@ torch.set_num_threads(1)
 @pytest.fixture(scope="module")
 def toy_dir(tmp_path_factory) -> Path:
     return write_toy_dataset(tmp_path_factory.mktemp("toy"), clips=6, frames=8, size=(64, 64), seed=0)
-
-
-def debug_args(data: Path, out: Path, *extra: str) -> list[str]:
-    return ["--config", DEBUG, f"data.dataset_dir={data}", f"output_dir={out}", *extra]
 
 
 def tiny_unet(in_channels: int = 8):
@@ -65,9 +59,9 @@ def test_config_inheritance_and_overrides(tmp_path) -> None:
     with pytest.raises(ValueError):
         parse_override("novalue")
     for name in ("debug", "tiny", "paper"):
-        cfg = load_config(REPO / "training" / "configs" / f"{name}.yaml")
+        cfg = load_config(CONFIGS / f"{name}.yaml")
         assert {"data", "model", "train", "flow", "optim", "interp"} <= set(cfg)
-    paper = load_config(REPO / "training" / "configs" / "paper.yaml")
+    paper = load_config(CONFIGS / "paper.yaml")
     assert paper["data"]["batch_sizes"] == [384, 256, 192, 128, 64]
     assert (paper["data"]["min_frames"], paper["data"]["max_frames"], paper["train"]["epochs"]) == (1, 6, 20)
     from training.train import per_rank_batch_sizes
@@ -107,7 +101,7 @@ def test_interp_condition_layout() -> None:
 def test_position_ids_reach_the_unet(toy_dir, tmp_path) -> None:
     from training.train import Trainer, parse_args
 
-    cfg, _ = parse_args(debug_args(toy_dir, tmp_path / "run", "data.min_frames=3", "data.max_frames=5"))
+    cfg, _ = parse_args(training_args(toy_dir, tmp_path / "run", "data.min_frames=3", "data.max_frames=5"))
     trainer = Trainer(cfg)
     trainer._setup_phase("depth")
     seen = []
@@ -236,14 +230,16 @@ def _log(out: Path) -> list[dict]:
     return [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_debug_training_loss_falls_and_checkpoint_samples(toy_dir, tmp_path) -> None:
-    from dav_core.depth import DepthSettings, predict_depth_window
+    from dav_core.depth import predict_depth_window
     from dav_core.longvideo.windows import interpolate_windows
     from dav_core.models.loading import load_dav
+    from dav_core.settings import DepthSettings
     from training.train import main
 
     out = tmp_path / "run"
-    main(debug_args(toy_dir, out))
+    main(training_args(toy_dir, out))
     log = _log(out)
     depth = [r["loss"] for r in log if r["phase"] == "depth"]
     assert len(depth) == 30 and [r["step"] for r in log] == list(range(1, 35))
@@ -271,13 +267,14 @@ def test_debug_training_loss_falls_and_checkpoint_samples(toy_dir, tmp_path) -> 
     assert filled.shape == (1, 4, 4, 8, 8)
 
 
+@pytest.mark.slow
 def test_resume_continues_the_run(toy_dir, tmp_path) -> None:
     from training.train import main
 
     common = ("interp.steps=0", "export.bundle=null")
-    straight = main(debug_args(toy_dir, tmp_path / "straight", "train.steps=6", *common))
-    main(debug_args(toy_dir, tmp_path / "resumed", "train.steps=3", *common))
-    resumed = main(debug_args(toy_dir, tmp_path / "resumed", "train.steps=6", *common))
+    straight = main(training_args(toy_dir, tmp_path / "straight", "train.steps=6", *common))
+    main(training_args(toy_dir, tmp_path / "resumed", "train.steps=3", *common))
+    resumed = main(training_args(toy_dir, tmp_path / "resumed", "train.steps=6", *common))
     assert resumed.step == 6
     assert [r["step"] for r in _log(tmp_path / "resumed")] == list(range(1, 7))
     a, b = straight.unet.state_dict(), resumed.unet.state_dict()
@@ -288,6 +285,7 @@ def test_resume_continues_the_run(toy_dir, tmp_path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_two_process_ddp_keeps_ranks_identical(toy_dir, tmp_path, monkeypatch) -> None:
     import torch.multiprocessing as mp
 
@@ -298,13 +296,14 @@ def test_two_process_ddp_keeps_ranks_identical(toy_dir, tmp_path, monkeypatch) -
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    argv = debug_args(toy_dir, tmp_path / "ddp", "train.steps=2", "interp.steps=0", "export.bundle=null")
+    argv = training_args(toy_dir, tmp_path / "ddp", "train.steps=2", "interp.steps=0", "export.bundle=null")
     mp.spawn(spawn_worker, args=(2, port, argv, str(tmp_path)), nprocs=2, join=True)
     r0, r1 = load_file(str(tmp_path / "rank0.safetensors")), load_file(str(tmp_path / "rank1.safetensors"))
     assert r0.keys() == r1.keys()
     for name in r0:
         assert torch.equal(r0[name], r1[name]), name
-    from training.train import build_unet, parse_args
+    from training.models import build_unet
+    from training.train import parse_args
 
     init = build_unet(parse_args(argv)[0])[0].state_dict()
     assert any(not torch.equal(init[name], r0[name]) for name in r0)  # a step was taken
@@ -316,7 +315,7 @@ def test_vae_training_smoke(toy_dir, tmp_path) -> None:
 
     from training.train_vae import main
 
-    cfg = str(REPO / "training" / "configs" / "vae_debug.yaml")
+    cfg = str(CONFIGS / "vae_debug.yaml")
     metrics = main(
         [
             "--config",
@@ -344,13 +343,14 @@ def test_time_budget_stops_and_saves(toy_dir, tmp_path) -> None:
 
     out = tmp_path / "budget"
     trainer = main(
-        debug_args(toy_dir, out, "train.steps=1000", "train.time_budget_min=1e-6", "export.bundle=null")
+        training_args(toy_dir, out, "train.steps=1000", "train.time_budget_min=1e-6", "export.bundle=null")
     )
     assert trainer.step == 1
     assert (out / "checkpoints" / "latest").read_text() == "step_0000001"
     assert load_dav(out / "final").unet is not None
 
 
+@pytest.mark.slow
 def test_continued_training_keeps_the_pretrained_interpolation_unet_and_resumes(toy_dir, tmp_path) -> None:
     """Continue from an exported bundle: a run stopped by its time budget before the interpolation phase
     exports the pretrained interpolation UNet unchanged (not one surgered from the depth UNet), and the
@@ -359,13 +359,13 @@ def test_continued_training_keeps_the_pretrained_interpolation_unet_and_resumes(
     from training.train import main
 
     first = tmp_path / "first"
-    main(debug_args(toy_dir, first, "train.steps=3", "interp.steps=2"))
+    main(training_args(toy_dir, first, "train.steps=3", "interp.steps=2"))
     bundle = first / "debug.safetensors"
     pretrained = load_dav(bundle)
 
     out = tmp_path / "continued"
     common = (f"model.pretrained={bundle}", "interp.from_pretrained=true", "export.bundle=null")
-    trainer = main(debug_args(toy_dir, out, "train.steps=6", "interp.steps=2", "train.time_budget_min=1e-6", *common))
+    trainer = main(training_args(toy_dir, out, "train.steps=6", "interp.steps=2", "train.time_budget_min=1e-6", *common))
     assert trainer.step == 1 and trainer.phase == "depth"
     exported = load_dav(out / "final")
     for key, value in pretrained.unet_interp.state_dict().items():
@@ -373,7 +373,7 @@ def test_continued_training_keeps_the_pretrained_interpolation_unet_and_resumes(
     for key, value in pretrained.vae.state_dict().items():
         assert torch.equal(exported.vae.state_dict()[key], value), key
 
-    trainer = main(debug_args(toy_dir, out, "train.steps=6", "interp.steps=2", *common))
+    trainer = main(training_args(toy_dir, out, "train.steps=6", "interp.steps=2", *common))
     assert trainer.step == 8
     lines = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in lines] == list(range(1, 9))

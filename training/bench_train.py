@@ -22,6 +22,7 @@ import time
 
 import torch
 
+from .cli import config_parser, resolved_config
 from .config import load_config, resolve
 from .train import Trainer
 
@@ -76,11 +77,10 @@ def time_steps(cfg: dict, warmup: int, steps: int) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(
-        prog="python -m training.bench_train", description=__doc__.split("\n")[0]
+def _parser() -> argparse.ArgumentParser:
+    parser = config_parser(
+        "python -m training.bench_train", __doc__, config_help="training config that reads data.latent_pack"
     )
-    parser.add_argument("--config", required=True, help="training config that reads data.latent_pack")
     parser.add_argument(
         "--batch",
         type=_parse_batch,
@@ -90,12 +90,40 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--steps", type=int, default=30, help="timed steps per variant (default 30)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps first (default 5)")
     parser.add_argument("--json", help="also write the results to this file")
-    parser.add_argument("overrides", nargs="*", help="dotted key=value config overrides")
+    return parser
+
+
+def _variant_config(args: argparse.Namespace, output_dir: str, sizes: list[int], on_device: bool) -> dict:
+    """The config of one timed variant: its batch sizes and batch path, a fresh run without checkpoints."""
+    overrides = [
+        *args.overrides,
+        f"output_dir={output_dir}",
+        f"data.batch_sizes={json.dumps(sizes)}",
+        f"data.pack_on_device={str(on_device).lower()}",
+        f"train.steps={args.warmup + args.steps + 1}",
+        "train.resume=false",
+        "train.time_budget_min=null",
+        "train.checkpoint_every=0",
+    ]
+    return resolve(load_config(args.config, overrides))
+
+
+def _print_row(row: dict) -> None:
+    print(
+        f"batch {','.join(map(str, row['batch_sizes'])):>9}  {'device' if row['pack_on_device'] else 'per-item':>8}  "
+        f"{row['steps_per_s']:7.2f} steps/s  {row['clips_per_s']:8.1f} clips/s  "
+        f"data {row['data_ms_per_step']:7.1f} ms/step  ({row['device']})",
+        flush=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.steps < 1 or args.warmup < 0:
         parser.error("--steps must be >= 1 and --warmup >= 0")
     logging.basicConfig(level=logging.WARNING)
-    base = resolve(load_config(args.config, args.overrides))
+    base = resolved_config(args)
     if not base["data"].get("latent_pack"):
         parser.error(
             f"--config {args.config} has no data.latent_pack (make one: python -m training.latent_pack)"
@@ -104,26 +132,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="dav_bench_train_") as tmp:
         for sizes in args.batch or [base["data"]["batch_sizes"]]:
             for on_device in (False, True):
-                overrides = [
-                    *args.overrides,
-                    f"output_dir={tmp}/run_{len(results)}",
-                    f"data.batch_sizes={json.dumps(sizes)}",
-                    f"data.pack_on_device={str(on_device).lower()}",
-                    f"train.steps={args.warmup + args.steps + 1}",
-                    "train.resume=false",
-                    "train.time_budget_min=null",
-                    "train.checkpoint_every=0",
-                ]
-                cfg = resolve(load_config(args.config, overrides))
+                cfg = _variant_config(args, f"{tmp}/run_{len(results)}", sizes, on_device)
                 row = {"batch_sizes": sizes, "pack_on_device": on_device}
                 row.update(time_steps(cfg, args.warmup, args.steps))
                 results.append(row)
-                print(
-                    f"batch {','.join(map(str, sizes)):>9}  {'device' if on_device else 'per-item':>8}  "
-                    f"{row['steps_per_s']:7.2f} steps/s  {row['clips_per_s']:8.1f} clips/s  "
-                    f"data {row['data_ms_per_step']:7.1f} ms/step  ({row['device']})",
-                    flush=True,
-                )
+                _print_row(row)
             item, device = results[-2], results[-1]
             print(f"  device / per-item steps/s: {device['steps_per_s'] / item['steps_per_s']:.2f}x")
     if args.json:

@@ -43,3 +43,22 @@ def mean_across_ranks(value: float) -> float:
     t = torch.tensor([value], dtype=torch.float64, device=collective_device())
     dist.all_reduce(t)
     return float(t) / dist.get_world_size()
+
+
+def agree_with_rank0(flag: bool) -> bool:
+    """Rank 0's ``flag`` on every rank (``flag`` itself outside a distributed run)."""
+    if not dist.is_initialized():
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0], device=collective_device())
+    dist.broadcast(t, 0)
+    return bool(t.item())
+
+
+def training_device(want: str = "auto", local_rank: int | None = None) -> torch.device:
+    """``train.device``; ``auto``: CUDA where available (device ``local_rank`` when given), else the CPU."""
+    if want == "auto":
+        if not torch.cuda.is_available():
+            want = "cpu"
+        else:
+            want = "cuda" if local_rank is None else f"cuda:{local_rank}"
+    return torch.device(want)

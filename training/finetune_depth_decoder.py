@@ -16,23 +16,22 @@ depth error that AbsRel measures, plus 0.2 times plain L1.
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import sys
 import time
-from pathlib import Path
 
 import torch
 from diffusers import AutoencoderKLTemporalDecoder
 
 from dav_core.models.vae import images_to_disparity
 
-from .config import load_config, resolve
-from .data import ClipIndex, clip_tensors, mix_seed
+from .cli import config_parser, log_to_console, resolved_config
+from .data import ClipIndex, clip_tensors
+from .distributed import training_device
 from .latent_pack import PackIndex
-from .plot import plot_loss
-from .train import build_vae
+from .loop import LoopSchedule, run_steps
+from .models import build_vae
+from .vae_run import SeededSteps, save_trained_vae, start_run
 
 logger = logging.getLogger("training.decoder")
 
@@ -88,88 +87,81 @@ def depth_l1(vae, clips, frames: int) -> float:
     return err / max(n, 1)
 
 
+def decoder_loss(
+    vae: AutoencoderKLTemporalDecoder,
+    windows: torch.Tensor,
+    frames: int,
+    relative: float,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """:func:`relative_l1` of ``windows`` [N,H,W] (N/frames videos) decoded from posterior samples of
+    their latents (the encoder without gradients)."""
+    with torch.no_grad():
+        posterior = vae.encode(windows[:, None].expand(-1, 3, -1, -1)).latent_dist
+        noise = torch.randn(posterior.mean.shape, generator=generator).to(windows.device)
+        z = posterior.mean + posterior.std * noise  # [N,4,h,w]
+    recon = vae.decode(z, num_frames=frames).sample  # [N,3,H,W]
+    return relative_l1(recon, windows, relative)
+
+
+def vae_with_trainable_decoder(cfg: dict, device: torch.device) -> AutoencoderKLTemporalDecoder:
+    """The config's VAE on ``device``: encoder frozen, decoder trainable and in training mode."""
+    vae: AutoencoderKLTemporalDecoder = build_vae(cfg).to(device)
+    vae.requires_grad_(False)
+    vae.decoder.requires_grad_(True).train()
+    return vae
+
+
 def finetune_decoder(cfg: dict) -> dict:
-    torch.manual_seed(int(cfg["seed"]))
     tcfg, ocfg, dcfg = cfg["train"], cfg["optim"], cfg["data"]
-    if tcfg.get("threads"):
-        torch.set_num_threads(int(tcfg["threads"]))
-    out = Path(cfg["output_dir"])
-    out.mkdir(parents=True, exist_ok=True)
-    log_path = out / "log.jsonl"
-    log_path.unlink(missing_ok=True)
+    out, log = start_run(cfg, logger, "step %(step)d loss %(loss).4f")
     started = time.time()
     clips = load_depth_windows(cfg)
     n_eval = min(int(dcfg.get("eval_clips", 8)), len(clips) // 4)
     train_clips, eval_clips = clips[n_eval:], clips[:n_eval]
-    want = tcfg.get("device", "auto")
-    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if want == "auto" else want)
-    vae: AutoencoderKLTemporalDecoder = build_vae(cfg).to(device)
-    vae.requires_grad_(False)
-    vae.decoder.requires_grad_(True).train()
+    device = training_device(tcfg.get("device", "auto"))
+    vae = vae_with_trainable_decoder(cfg, device)
     params = [p for p in vae.decoder.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(
-        params, lr=float(ocfg["lr"]), weight_decay=float(ocfg.get("weight_decay", 0))
-    )
+    lr, warmup = float(ocfg["lr"]), int(ocfg.get("warmup_steps", 0))
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=float(ocfg.get("weight_decay", 0)))
     frames, count = int(dcfg["num_frames"]), int(dcfg["windows_per_batch"])
     relative = float(cfg["loss"].get("relative", 0.05))
-    steps, budget = int(tcfg["steps"]), tcfg.get("time_budget_min")
+
+    def loss_of(generator: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
+        windows = torch.cat(sample_windows(train_clips, count, frames, generator)).to(device)  # [N,H,W]
+        return decoder_loss(vae, windows, frames, relative, generator), {}
+
+    steps = SeededSteps(
+        "decoder",
+        int(cfg["seed"]),
+        loss_of,
+        optimizer,
+        params,
+        float(ocfg.get("max_grad_norm", 1.0)),
+        lr_at=lambda step: lr * min(1.0, step / max(1, warmup)),  # a trained decoder is easily knocked off
+    )
     before = depth_l1(vae, eval_clips, frames)
     logger.info("%d clips (%d held out); held-out depth L1 before: %.4f", len(clips), n_eval, before)
-    step = 0
-    for step in range(1, steps + 1):
-        generator = torch.Generator().manual_seed(mix_seed(int(cfg["seed"]), step))
-        windows = torch.cat(sample_windows(train_clips, count, frames, generator)).to(
-            device
-        )  # [count*frames,H,W]
-        with torch.no_grad():
-            posterior = vae.encode(windows[:, None].expand(-1, 3, -1, -1)).latent_dist
-            noise = torch.randn(posterior.mean.shape, generator=generator).to(device)
-            z = posterior.mean + posterior.std * noise
-        recon = vae.decode(z, num_frames=frames).sample  # [count*frames,3,H,W]
-        loss = relative_l1(recon, windows, relative)
-        for group in optimizer.param_groups:  # linear warm-up: a trained decoder is easily knocked off
-            group["lr"] = float(ocfg["lr"]) * min(1.0, step / max(1, int(ocfg.get("warmup_steps", 0))))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, float(ocfg.get("max_grad_norm", 1.0)))
-        optimizer.step()
-        if step % int(tcfg.get("log_every", 10)) == 0 or step == steps:
-            record = {
-                "step": step,
-                "phase": "decoder",
-                "loss": float(loss.detach()),
-                "elapsed_s": time.time() - started,
-            }
-            with open(log_path, "a") as f:
-                f.write(json.dumps(record) + "\n")
-            logger.info("step %d loss %.4f", step, record["loss"])
-        if budget and time.time() - started > float(budget) * 60:
-            logger.info("time budget reached at step %d", step)
-            break
+    run_steps(
+        steps, LoopSchedule.from_train_config(tcfg, int(tcfg["steps"]), checkpoints=False), log, started
+    )
     vae.eval().requires_grad_(False)
     after = depth_l1(vae, eval_clips, frames)
     metrics = {
-        "steps": step,
+        "steps": steps.step,
         "seconds": time.time() - started,
         "depth_l1_before": before,
         "depth_l1_after": after,
     }
-    vae.cpu().save_pretrained(out / "vae", safe_serialization=True)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    plot_loss(log_path, out / "loss.png")
+    save_trained_vae(vae, out, metrics, log)
     logger.info("held-out depth L1 %.4f -> %.4f; saved %s", before, after, out / "vae")
     return metrics
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(
-        prog="python -m training.finetune_depth_decoder", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--config", required=True)
-    parser.add_argument("overrides", nargs="*")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return finetune_decoder(resolve(load_config(args.config, args.overrides)))
+    args = config_parser("python -m training.finetune_depth_decoder", __doc__).parse_args(argv)
+    log_to_console()
+    return finetune_decoder(resolved_config(args))
 
 
 if __name__ == "__main__":

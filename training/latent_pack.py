@@ -175,13 +175,12 @@ def _parse_limit(text: str) -> tuple[tuple[int, int], int]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .config import load_config, resolve
-    from .train import build_vae
+    from .cli import config_parser, log_to_console, resolved_config
+    from .models import build_vae
 
-    parser = argparse.ArgumentParser(
-        prog="python -m training.latent_pack", description=__doc__.split("\n")[0]
+    parser = config_parser(
+        "python -m training.latent_pack", __doc__, config_help="training config whose data and VAE to pack"
     )
-    parser.add_argument("--config", required=True, help="training config whose data and VAE to pack")
     parser.add_argument("--out", required=True, help="new folder for the pack")
     parser.add_argument("--dtype", choices=sorted(DTYPES), default="float16")
     parser.add_argument(
@@ -192,10 +191,9 @@ def main(argv: list[str] | None = None) -> None:
         help="HxW=N: clips at HxW keep their first N frames",
     )
     parser.add_argument("--targets", type=int, default=0, help="the first N clips also carry depth targets")
-    parser.add_argument("overrides", nargs="*", help="dotted key=value config overrides")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    cfg = resolve(load_config(args.config, args.overrides))
+    log_to_console()
+    cfg = resolved_config(args)
     dcfg = cfg["data"]
     vae = build_vae(cfg)
     index = ClipIndex.from_config(dcfg, int(cfg["seed"]))

@@ -3,8 +3,7 @@
     python -m training.train --config training/configs/debug.yaml [key=value ...]
     torchrun --nproc_per_node 2 -m training.train --config ... (DDP; gloo on CPU, nccl on CUDA)
 
-See training/README.md. Convention (as dav_core.sampling / diffusers FlowMatchEuler):
-x_sigma = sigma * noise + (1 - sigma) * x0, timestep = sigma * num_train_timesteps, target v = noise - x0.
+See training/README.md; the flow-matching convention is in training/flow_matching.py.
 """
 
 from __future__ import annotations
@@ -12,33 +11,27 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import json
 import logging
 import math
-import shutil
 import sys
 import time
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
-from diffusers import AutoencoderKLTemporalDecoder
 from torch.nn.parallel import DistributedDataParallel
 
 from dav_core.models.loading import (
     DEFAULT_SCHEDULER_CONFIG,
     DAVModel,
-    load_dav_parts,
     save_bundle,
     save_folder,
 )
 from dav_core.models.unet import UNetSpatioTemporalRopeConditionModel
 from dav_core.models.vae import encode_frames, encode_normalized_depth
-from dav_core.sampling import flow_match_sigmas
 
 from . import checkpoint_io
-from .config import load_config, resolve
+from .cli import config_parser, log_to_console, resolved_config
 from .data import (
     ClipDataset,
     ClipIndex,
@@ -50,49 +43,28 @@ from .data import (
     vae_fingerprint,
 )
 from .device_batches import DeviceLatentBatches
-from .distributed import barrier, collective_device, init_distributed, is_main, mean_across_ranks
+from .distributed import (
+    agree_with_rank0,
+    barrier,
+    init_distributed,
+    is_main,
+    mean_across_ranks,
+    training_device,
+)
+from .ema import EMA
+from .flow_matching import flow_matching_inputs, sample_sigmas
 from .frames import interp_condition
 from .latent_pack import PackIndex, PackLatents
+from .loop import LoopSchedule, RunLog, apply_gradients, run_steps, set_lr
+from .models import build_unet, build_vae
 from .plot import plot_loss
 from .surgery import make_interp_unet
 
 logger = logging.getLogger("training")
+LOG_MESSAGE = "step %(step)d %(phase)s loss %(loss).4f lr %(lr).2e"
 
 
-# ------------------------------------------------------------------------------------------- flow matching
-
-
-def sample_sigmas(
-    batch: int, flow_cfg: dict, scheduler_config: dict, generator: torch.Generator
-) -> torch.Tensor:
-    """Training sigmas [B] in (0,1].
-
-    ``logit_normal`` (default): sigmoid(N(mean, std)); ``uniform``: U(0,1). With probability
-    ``p_inference_sigmas`` a sigma is instead one of the sigmas the 1..``inference_steps``-step Euler
-    samplers visit (1 included), so the few-step trajectory is trained directly.
-    """
-    kind = flow_cfg.get("sigma_sampling", "logit_normal")
-    if kind == "logit_normal":
-        normal = torch.randn(batch, generator=generator) * float(flow_cfg.get("logit_std", 1.0))
-        sigmas = torch.sigmoid(normal + float(flow_cfg.get("logit_mean", 0.0)))
-    elif kind == "uniform":
-        sigmas = torch.rand(batch, generator=generator)
-    else:
-        raise ValueError(f"flow.sigma_sampling must be logit_normal or uniform, got {kind!r}")
-    p = float(flow_cfg.get("p_inference_sigmas", 0.0))
-    if p > 0:
-        steps = int(flow_cfg.get("inference_steps", 3))
-        table = torch.cat([flow_match_sigmas(n, scheduler_config)[:-1] for n in range(1, steps + 1)])
-        pick = table[torch.randint(0, len(table), (batch,), generator=generator)]
-        use = torch.rand(batch, generator=generator) < p
-        sigmas = torch.where(use, pick, sigmas)
-    return sigmas.clamp(1e-4, 1.0)
-
-
-def flow_matching_inputs(x0: torch.Tensor, sigmas: torch.Tensor, noise: torch.Tensor):
-    """Noisy latents x_sigma and the velocity target v = noise - x0 (x0, noise [B,F,C,h,w]; sigmas [B])."""
-    s = sigmas.view(-1, 1, 1, 1, 1).to(x0)
-    return s * noise + (1 - s) * x0, noise - x0
+# ------------------------------------------------------------------------------------------- batch sizes
 
 
 def per_rank_batch_sizes(sizes: dict | int, divisor: int) -> dict | int:
@@ -100,66 +72,6 @@ def per_rank_batch_sizes(sizes: dict | int, divisor: int) -> dict | int:
     if isinstance(sizes, int):
         return max(1, math.ceil(sizes / divisor))
     return {k: max(1, math.ceil(v / divisor)) for k, v in sizes.items()}
-
-
-# ------------------------------------------------------------------------------------------- EMA
-
-
-class EMA:
-    """Exponential moving average of a module's parameters (a full copy; buffers copied as they are)."""
-
-    def __init__(self, module: torch.nn.Module, decay: float, warmup: bool = True):
-        self.module = copy.deepcopy(module).eval().requires_grad_(False)
-        self.decay, self.warmup, self.updates = decay, warmup, 0
-
-    @torch.no_grad()
-    def update(self, module: torch.nn.Module) -> None:
-        self.updates += 1
-        decay = min(self.decay, (1 + self.updates) / (10 + self.updates)) if self.warmup else self.decay
-        ema_params = list(self.module.parameters())
-        params = [p.detach().to(e.dtype) for e, p in zip(ema_params, module.parameters(), strict=True)]
-        torch._foreach_lerp_(ema_params, params, 1 - decay)
-        for ema_b, b in zip(self.module.buffers(), module.buffers(), strict=True):
-            ema_b.copy_(b)
-
-    def state_dict(self) -> dict:
-        return {"module": self.module.state_dict(), "updates": self.updates}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.module.load_state_dict(state["module"])
-        self.updates = int(state["updates"])
-
-
-# ------------------------------------------------------------------------------------------- models
-
-
-def build_vae(cfg: dict) -> AutoencoderKLTemporalDecoder:
-    model_cfg = cfg["model"]
-    path = model_cfg.get("vae_path") or model_cfg.get("pretrained")
-    if path:
-        path = Path(path)
-        if (path / "config.json").is_file():
-            vae = AutoencoderKLTemporalDecoder.from_pretrained(path)
-        elif (path / "vae" / "config.json").is_file() and not (path / "unet").is_dir():
-            vae = AutoencoderKLTemporalDecoder.from_pretrained(path / "vae")
-        else:
-            vae = load_dav_parts(path, components=("vae",))["vae"]
-    else:
-        torch.manual_seed(int(cfg["seed"]))
-        vae = AutoencoderKLTemporalDecoder.from_config(model_cfg["vae"])
-        logger.warning("no model.vae_path: using a randomly initialised VAE (only for smoke tests)")
-    return vae.eval().requires_grad_(False)
-
-
-def build_unet(
-    cfg: dict,
-) -> tuple[UNetSpatioTemporalRopeConditionModel, UNetSpatioTemporalRopeConditionModel | None]:
-    model_cfg = cfg["model"]
-    if model_cfg.get("pretrained"):
-        loaded = load_dav_parts(model_cfg["pretrained"], components=("unet", "unet_interp"))
-        return loaded["unet"], loaded.get("unet_interp")
-    torch.manual_seed(int(cfg["seed"]))
-    return UNetSpatioTemporalRopeConditionModel.from_config(dict(model_cfg["unet"])), None
 
 
 # ------------------------------------------------------------------------------------------- trainer
@@ -171,27 +83,53 @@ class Trainer:
         self.started = time.time()  # the time budget counts data preparation too
         self.rank, self.world_size, local_rank = init_distributed()
         tcfg = cfg["train"]
-        want = tcfg.get("device", "auto")
-        if want == "auto":
-            want = f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"
-        self.device = torch.device(want)
+        self.device = training_device(tcfg.get("device", "auto"), local_rank)
         self.seed = int(cfg["seed"])
         self.out = Path(cfg["output_dir"])
         self.ckpt_dir = self.out / "checkpoints"
         if is_main():
             self.out.mkdir(parents=True, exist_ok=True)
             (self.out / "config.yaml").write_text(_yaml_dump(cfg))
+        self.log = RunLog(self.out / "log.jsonl", logger, LOG_MESSAGE, enabled=is_main())
         self.scheduler_config = {**DEFAULT_SCHEDULER_CONFIG, **(cfg["model"].get("scheduler") or {})}
         self.depth_steps = int(tcfg["steps"]) if tcfg.get("steps") is not None else 0
         self.interp_steps = int(cfg["interp"].get("steps") or 0)
         self.accum = int(tcfg.get("grad_accum", 1))
-        mp = tcfg.get("mixed_precision", "no")
-        self.autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(mp)
+        self._set_up_precision(tcfg.get("mixed_precision", "no"))
+        self._build_models()
+        torch.manual_seed(mix_seed(self.seed, self.rank, 3))
+
+        self.device_batches: DeviceLatentBatches | None = None
+        if is_main():  # rank 0 fills the filter and latent caches, the others then read them
+            self._build_data(cfg["data"])
+        barrier()
+        if not is_main():
+            self._build_data(cfg["data"])
+
+        if tcfg.get("steps") is None:  # steps from epochs (of the depth phase's packed batches)
+            self._make_loader("depth")
+            self.depth_steps = int(tcfg["epochs"]) * math.ceil(len(self.sampler) / self.accum)
+            logger.info("%s epochs = %d steps", tcfg["epochs"], self.depth_steps)
+        self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
+        self.phase, self.model, self.optimizer, self.sampler, self.iterator = None, None, None, None, None
+        self._resume()
+
+    def _set_up_precision(self, mixed_precision: str) -> None:
+        """Autocast dtype (CUDA only) and, for fp16, a gradient scaler."""
+        self.autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(mixed_precision)
         if self.autocast_dtype is not None and self.device.type != "cuda":
-            logger.warning("mixed_precision=%s is only used on CUDA; training in fp32 on %s", mp, self.device)
+            logger.warning(
+                "mixed_precision=%s is only used on CUDA; training in fp32 on %s",
+                mixed_precision,
+                self.device,
+            )
             self.autocast_dtype = None
         self.scaler = torch.amp.GradScaler("cuda") if self.autocast_dtype == torch.float16 else None
 
+    def _build_models(self) -> None:
+        """The frozen VAE, the depth UNet and its EMA, and a pretrained interpolation UNet where
+        ``interp.from_pretrained`` trains it on."""
+        cfg = self.cfg
         self.vae = build_vae(cfg).to(self.device)
         unet, unet_interp = build_unet(cfg)
         self.unet = unet.to(self.device).train().requires_grad_(True)
@@ -203,24 +141,6 @@ class Trainer:
             and bool(cfg["interp"].get("from_pretrained", False))
         ):
             self.unet_interp = unet_interp.to(self.device).train().requires_grad_(True)
-        torch.manual_seed(mix_seed(self.seed, self.rank, 3))
-
-        dcfg = cfg["data"]
-        self.device_batches: DeviceLatentBatches | None = None
-        if is_main():  # rank 0 fills the filter and latent caches, the others then read them
-            self._build_data(dcfg)
-        barrier()
-        if not is_main():
-            self._build_data(dcfg)
-
-        if tcfg.get("steps") is None:  # steps from epochs (of the depth phase's packed batches)
-            self._make_loader("depth")
-            self.depth_steps = int(tcfg["epochs"]) * math.ceil(len(self.sampler) / self.accum)
-            logger.info("%s epochs = %d steps", tcfg["epochs"], self.depth_steps)
-        self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
-        self.phase, self.model, self.optimizer, self.sampler, self.iterator = None, None, None, None, None
-        self.history_start = 0
-        self._resume()
 
     # ----------------------------------------------------------------------------- data
 
@@ -390,10 +310,9 @@ class Trainer:
         return F.mse_loss(pred.float(), target.float())
 
     def train_step(self) -> float:
+        """One optimizer step over ``train.grad_accum`` micro-batches; their summed (scaled) loss."""
         module = self.raw_unet()
-        lr = self._lr_at(self.step)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        set_lr(self.optimizer, self._lr_at(self.step))
         total = 0.0
         for micro in range(self.accum):
             batch = self._next_batch()
@@ -403,82 +322,42 @@ class Trainer:
                 loss = self.loss_on(batch, micro) / self.accum
                 (self.scaler.scale(loss) if self.scaler else loss).backward()
             total += float(loss.detach())
-        if self.scaler:
-            self.scaler.unscale_(self.optimizer)
         max_norm = self.cfg["optim"].get("max_grad_norm")
-        if max_norm:
-            torch.nn.utils.clip_grad_norm_(module.parameters(), float(max_norm))
-        if self.scaler:
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-        else:
-            self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
+        apply_gradients(self.optimizer, module.parameters(), max_norm or None, self.scaler)
         self._ema().update(module)
         self.step += 1
         return total
 
-    # ----------------------------------------------------------------------------- loop
+    # ----------------------------------------------------------------------------- loop (StepHooks)
+
+    def advance(self) -> dict[str, float]:
+        """One step of the phase ``step`` is in (set up on entering it); its loss averaged over ranks."""
+        phase = self._phase_at(self.step)
+        if phase != self.phase:
+            if self.phase is not None:
+                self.epoch, self.batch_in_epoch = 0, 0
+            self._setup_phase(phase)
+        return {"loss": mean_across_ranks(self.train_step())}
+
+    def log_values(self, window: list[dict[str, float]], seconds: float) -> dict:
+        return {
+            "phase": self.phase,
+            "loss": sum(r["loss"] for r in window) / len(window),
+            "lr": self._lr_at(self.step - 1),
+            "epoch": self.epoch,
+            "steps_per_s": len(window) / max(seconds, 1e-9),
+        }
 
     def train(self) -> Trainer:
+        """Both phases to their last step (or the time budget), then a checkpoint and the export."""
         tcfg = self.cfg["train"]
-        total_steps = self.depth_steps + self.interp_steps
-        budget = tcfg.get("time_budget_min")
-        budget_s = float(budget) * 60 if budget else None
-        log_every, ckpt_every = int(tcfg.get("log_every", 10)), int(tcfg.get("checkpoint_every", 0) or 0)
-        start, last_log_t, window = self.started, time.time(), []
-        stopped_by_budget = False
-        while self.step < total_steps:
-            phase = self._phase_at(self.step)
-            if phase != self.phase:
-                if self.phase is not None:
-                    self.epoch, self.batch_in_epoch = 0, 0
-                self._setup_phase(phase)
-            loss = mean_across_ranks(self.train_step())
-            window.append(loss)
-            if self.step % log_every == 0 or self.step == total_steps:
-                now = time.time()
-                self._log(
-                    {
-                        "step": self.step,
-                        "phase": self.phase,
-                        "loss": sum(window) / len(window),
-                        "lr": self._lr_at(self.step - 1),
-                        "epoch": self.epoch,
-                        "steps_per_s": len(window) / max(now - last_log_t, 1e-9),
-                        "elapsed_s": now - start,
-                    }
-                )
-                window, last_log_t = [], now
-            if ckpt_every and self.step % ckpt_every == 0 and self.step < total_steps:
-                self.save_checkpoint()
-            if budget_s is not None and self._agree(time.time() - start > budget_s):
-                stopped_by_budget = True
-                logger.info(
-                    "time budget of %s min reached at step %d: saving and stopping", budget, self.step
-                )
-                break
+        schedule = LoopSchedule.from_train_config(tcfg, self.depth_steps + self.interp_steps)
+        stopped_by_budget = run_steps(self, schedule, self.log, self.started, agree=agree_with_rank0)
         self.save_checkpoint()
-        if not stopped_by_budget:
-            self.export(self.out / "final")
-        elif tcfg.get("export_on_budget", True):
+        if not stopped_by_budget or tcfg.get("export_on_budget", True):
             self.export(self.out / "final")
         barrier()
         return self
-
-    def _agree(self, flag: bool) -> bool:
-        if not dist.is_initialized():
-            return flag
-        t = torch.tensor([1.0 if flag else 0.0], device=collective_device())
-        dist.broadcast(t, 0)
-        return bool(t.item())
-
-    def _log(self, record: dict) -> None:
-        if not is_main():
-            return
-        with open(self.out / "log.jsonl", "a") as f:
-            f.write(json.dumps(record) + "\n")
-        logger.info("step %(step)d %(phase)s loss %(loss).4f lr %(lr).2e", record)
 
     # ----------------------------------------------------------------------------- checkpoints
 
@@ -506,15 +385,24 @@ class Trainer:
         )
 
     def save_checkpoint(self) -> Path | None:
+        """``checkpoints/step_XXXXXXX`` (rank 0): the EMA model in ``model/`` and ``training_state.pt``."""
         if not is_main():
             barrier()
             return None
-        final = self.ckpt_dir / f"step_{self.step:07d}"
-        tmp = self.ckpt_dir / f".tmp-step_{self.step:07d}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        save_folder(self.dav_model(), tmp / "model")
-        state = {
+        keep = int(self.cfg["train"].get("keep_checkpoints", 2))
+        final = checkpoint_io.write_checkpoint(self.ckpt_dir, self.step, self._fill_checkpoint, keep)
+        plot_loss(self.log.path, self.out / "loss.png")
+        logger.info("saved checkpoint %s", final)
+        barrier()
+        return final
+
+    def _fill_checkpoint(self, folder: Path) -> None:
+        save_folder(self.dav_model(), folder / "model")
+        checkpoint_io.save_state(self.training_state(), folder / "training_state.pt")
+
+    def training_state(self) -> dict:
+        """Raw and EMA weights, optimizer, scaler, position in the data and RNG states."""
+        return {
             "step": self.step,
             "epoch": self.epoch,
             "batch_in_epoch": self.batch_in_epoch,
@@ -528,33 +416,31 @@ class Trainer:
             "rng": checkpoint_io.rng_state(),
             "world_size": self.world_size,
         }
-        checkpoint_io.save_state(state, tmp / "training_state.pt")
-        shutil.rmtree(final, ignore_errors=True)
-        tmp.replace(final)
-        (self.ckpt_dir / "latest").write_text(final.name)
-        keep = int(self.cfg["train"].get("keep_checkpoints", 2))
-        old = sorted(p for p in self.ckpt_dir.glob("step_*") if p.is_dir())
-        for p in old[: max(0, len(old) - keep)]:
-            shutil.rmtree(p, ignore_errors=True)
-        plot_loss(self.out / "log.jsonl", self.out / "loss.png")
-        logger.info("saved checkpoint %s", final)
-        barrier()
-        return final
+
+    def _resume_path(self) -> Path | None:
+        resume = self.cfg["train"].get("resume", "auto")
+        if resume == "auto":
+            return checkpoint_io.latest_checkpoint(self.ckpt_dir)
+        return Path(resume) if resume else None
 
     def _resume(self) -> None:
-        resume = self.cfg["train"].get("resume", "auto")
-        path = None
-        if resume == "auto":
-            latest = self.ckpt_dir / "latest"
-            if latest.is_file() and (self.ckpt_dir / latest.read_text().strip()).is_dir():
-                path = self.ckpt_dir / latest.read_text().strip()
-        elif resume:
-            path = Path(resume)
+        """Continue from ``train.resume`` (``auto``: the latest checkpoint, if any)."""
+        path = self._resume_path()
         if path is None:
-            if is_main() and (self.out / "log.jsonl").exists():
-                (self.out / "log.jsonl").unlink()  # a fresh run starts a fresh curve
+            self.log.start_fresh()  # a fresh run starts a fresh curve
             return
         state = checkpoint_io.load_state(path / "training_state.pt")
+        self._load_weights(state)
+        self.step = int(state["step"])
+        if state["phase"] is not None and self.step < self.depth_steps + self.interp_steps:
+            self._resume_phase(state)
+        if self.scaler and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        checkpoint_io.set_rng_state(state["rng"])
+        self.log.drop_after(self.step)  # records written after the checkpoint
+        logger.info("resumed from %s at step %d", path, self.step)
+
+    def _load_weights(self, state: dict) -> None:
         self.unet.load_state_dict(state["unet"])
         self.ema_unet.load_state_dict(state["ema_unet"])
         if state["unet_interp"] is not None:
@@ -564,27 +450,17 @@ class Trainer:
             if state["ema_interp"] is not None:  # None: a pretrained one whose phase has not started
                 self.ema_interp = EMA(self.unet_interp, float(self.cfg["ema"]["decay"]))
                 self.ema_interp.load_state_dict(state["ema_interp"])
-        self.step = int(state["step"])
-        if state["phase"] is not None and self.step < self.depth_steps + self.interp_steps:
-            self._setup_phase(state["phase"])
-            if state["optimizer"] is not None and state["phase"] == self._phase_at(self.step):
-                self.optimizer.load_state_dict(state["optimizer"])
-                self.epoch, self.batch_in_epoch = int(state["epoch"]), int(state["batch_in_epoch"])
-            else:
-                self.epoch, self.batch_in_epoch = 0, 0
-                self.phase = None  # the loop switches to the next phase
-        if self.scaler and state.get("scaler"):
-            self.scaler.load_state_dict(state["scaler"])
-        checkpoint_io.set_rng_state(state["rng"])
-        log = self.out / "log.jsonl"
-        if is_main() and log.exists():  # drop records written after the checkpoint
-            lines = [
-                ln
-                for ln in log.read_text().splitlines()
-                if ln.strip() and json.loads(ln)["step"] <= self.step
-            ]
-            log.write_text("".join(ln + "\n" for ln in lines))
-        logger.info("resumed from %s at step %d", path, self.step)
+
+    def _resume_phase(self, state: dict) -> None:
+        """The saved phase with its optimizer and place in the data; if the saved step ended it, nothing
+        (the loop then enters the next phase)."""
+        self._setup_phase(state["phase"])
+        if state["optimizer"] is not None and state["phase"] == self._phase_at(self.step):
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.epoch, self.batch_in_epoch = int(state["epoch"]), int(state["batch_in_epoch"])
+        else:
+            self.epoch, self.batch_in_epoch = 0, 0
+            self.phase = None
 
     def export(self, folder: Path) -> None:
         if not is_main():
@@ -596,7 +472,7 @@ class Trainer:
         bundle = self.cfg.get("export", {}).get("bundle")
         if bundle:
             save_bundle(model, self.out / bundle)
-        plot_loss(self.out / "log.jsonl", self.out / "loss.png")
+        plot_loss(self.log.path, self.out / "loss.png")
         logger.info("exported %s%s", folder, f" and {self.out / bundle}" if bundle else "")
 
 
@@ -607,16 +483,13 @@ def _yaml_dump(cfg: dict) -> str:
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[dict, argparse.Namespace]:
-    parser = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.split("\n")[0])
-    parser.add_argument("--config", required=True, help="YAML config (may name a base_config)")
-    parser.add_argument("overrides", nargs="*", help="dotted key=value overrides, e.g. train.steps=100")
-    args = parser.parse_args(argv)
-    return resolve(load_config(args.config, args.overrides)), args
+    args = config_parser("python -m training.train", __doc__).parse_args(argv)
+    return resolved_config(args), args
 
 
 def main(argv: list[str] | None = None) -> Trainer:
     cfg, _ = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_to_console()
     if cfg["train"].get("threads"):
         torch.set_num_threads(int(cfg["train"]["threads"]))
     return Trainer(cfg).train()

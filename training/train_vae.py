@@ -12,12 +12,9 @@ with reconstruction errors in ``metrics.json``.
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import sys
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -25,9 +22,10 @@ from diffusers import AutoencoderKLTemporalDecoder
 
 from dav_core.models.vae import images_to_disparity
 
-from .config import load_config, resolve
-from .data import ClipIndex, clip_tensors, mix_seed
-from .plot import plot_loss
+from .cli import config_parser, log_to_console, resolved_config
+from .data import ClipIndex, clip_tensors
+from .loop import LoopSchedule, run_steps
+from .vae_run import SeededSteps, save_trained_vae, start_run
 
 logger = logging.getLogger("training.vae")
 
@@ -103,77 +101,63 @@ def latent_scaling_factor(vae, clips, frames: int) -> float:
     return float(1.0 / torch.cat(means).std().clamp_min(1e-6))
 
 
-def train_vae(cfg: dict) -> dict:
-    torch.manual_seed(int(cfg["seed"]))
-    if cfg["train"].get("threads"):
-        torch.set_num_threads(int(cfg["train"]["threads"]))
-    out = Path(cfg["output_dir"])
-    out.mkdir(parents=True, exist_ok=True)
-    log_path = out / "log.jsonl"
-    log_path.unlink(missing_ok=True)
-    clips = load_frames(cfg)
-    n_eval = min(int(cfg["data"].get("eval_clips", 1)), len(clips) - 1)
-    train_clips, eval_clips = clips[: len(clips) - n_eval], clips[len(clips) - n_eval :]
+def initial_vae(cfg: dict) -> AutoencoderKLTemporalDecoder:
+    """The VAE of folder ``init_from``, else a new one of config ``vae``, in training mode."""
     if cfg.get("init_from"):
         vae = AutoencoderKLTemporalDecoder.from_pretrained(cfg["init_from"])
     else:
         vae = AutoencoderKLTemporalDecoder.from_config(dict(cfg["vae"]))
-    vae.train()
+    return vae.train()
+
+
+def train_vae(cfg: dict) -> dict:
+    out, log = start_run(cfg, logger, "step %(step)d loss %(loss).4f (l1 %(l1).4f)")
+    clips = load_frames(cfg)
+    n_eval = min(int(cfg["data"].get("eval_clips", 1)), len(clips) - 1)
+    train_clips, eval_clips = clips[: len(clips) - n_eval], clips[len(clips) - n_eval :]
+    vae = initial_vae(cfg)
     ocfg, tcfg, lcfg = cfg["optim"], cfg["train"], cfg["loss"]
     optimizer = torch.optim.AdamW(
         vae.parameters(), lr=float(ocfg["lr"]), weight_decay=float(ocfg.get("weight_decay", 0))
     )
     frames, count = int(cfg["data"]["num_frames"]), int(cfg["data"]["windows_per_batch"])
-    steps, budget = int(tcfg["steps"]), tcfg.get("time_budget_min")
+
+    def loss_of(generator: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
+        x, _ = sample_batch(train_clips, count, frames, generator)  # [count*frames,3,H,W]
+        return vae_loss(vae, x, frames, lcfg, generator)
+
+    steps = SeededSteps(
+        "vae",
+        int(cfg["seed"]),
+        loss_of,
+        optimizer,
+        list(vae.parameters()),
+        float(ocfg.get("max_grad_norm", 1.0)),
+    )
     before = evaluate(vae, eval_clips, frames)
     logger.info("before training: %s", before)
     start = time.time()
-    for step in range(1, steps + 1):
-        generator = torch.Generator().manual_seed(mix_seed(int(cfg["seed"]), step))
-        x, _ = sample_batch(train_clips, count, frames, generator)
-        loss, parts = vae_loss(vae, x, frames, lcfg, generator)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(vae.parameters(), float(ocfg.get("max_grad_norm", 1.0)))
-        optimizer.step()
-        if step % int(tcfg.get("log_every", 10)) == 0 or step == steps:
-            record = {
-                "step": step,
-                "phase": "vae",
-                "loss": float(loss.detach()),
-                **parts,
-                "elapsed_s": time.time() - start,
-            }
-            with open(log_path, "a") as f:
-                f.write(json.dumps(record) + "\n")
-            logger.info("step %d loss %.4f (l1 %.4f)", step, record["loss"], parts["l1"])
-        if budget and time.time() - start > float(budget) * 60:
-            logger.info("time budget reached at step %d", step)
-            break
+    schedule = LoopSchedule.from_train_config(tcfg, int(tcfg["steps"]), checkpoints=False)
+    run_steps(steps, schedule, log, start)
     vae.eval()
     vae.register_to_config(scaling_factor=latent_scaling_factor(vae, train_clips, frames))
     after = evaluate(vae, eval_clips, frames)
     metrics = {
-        "steps": step,
+        "steps": steps.step,
         "seconds": time.time() - start,
         "before": before,
         "after": after,
         "scaling_factor": vae.config.scaling_factor,
     }
-    vae.save_pretrained(out / "vae", safe_serialization=True)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    plot_loss(log_path, out / "loss.png")
+    save_trained_vae(vae, out, metrics, log)
     logger.info("held-out reconstruction after training: %s; saved %s", after, out / "vae")
     return metrics
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(prog="python -m training.train_vae", description=__doc__.split("\n")[0])
-    parser.add_argument("--config", required=True)
-    parser.add_argument("overrides", nargs="*")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return train_vae(resolve(load_config(args.config, args.overrides)))
+    args = config_parser("python -m training.train_vae", __doc__).parse_args(argv)
+    log_to_console()
+    return train_vae(resolved_config(args))
 
 
 if __name__ == "__main__":

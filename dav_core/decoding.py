@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import torch
 
-from .memory.retry import retry_same_size
 from .models.loading import DAVModel
 from .models.vae import decode_latents, images_to_disparity
 from .resize import FrameGeometry
+from .retry import retry_same_size
 from .spacing import check_int, even_points
 
 

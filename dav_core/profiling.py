@@ -120,7 +120,7 @@ class StageProfile:
     @contextmanager
     def instrument(self, model):
         """Time ``model``'s stage calls and every ``DepthOutputs.write`` while the block runs."""
-        from .job import DepthOutputs
+        from .io.depth_outputs import DepthOutputs
 
         wrapped = {}  # (module, method) -> what the instance had under that name (None: nothing)
         for stage, (name, method) in STAGE_CALLS.items():

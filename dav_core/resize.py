@@ -31,7 +31,7 @@ class FrameGeometry:
     padded_size: tuple[int, int]
 
     @classmethod
-    def plan(
+    def for_input(
         cls,
         height: int,
         width: int,

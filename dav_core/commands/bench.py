@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from ..choices import PRECISIONS
+from ..settings import build_settings
 
 logger = logging.getLogger(__name__)
 
@@ -129,8 +130,7 @@ def measure_job(
     ``settings``: a LongVideoSettings with ``steps`` (default: the defaults at the input's size)."""
     import torch
 
-    from ..job import write_depth
-    from ..longvideo.settings import LongVideoSettings
+    from ..job import OutputSpec, write_depth
     from ..longvideo.sources import FileSource
     from ..profiling import StageProfile
 
@@ -143,13 +143,13 @@ def measure_job(
     unets = [u for u in (model.unet, model.unet_interp) if u is not None]
     hooks = [unet.register_forward_pre_hook(count, with_kwargs=True) for unet in unets]
     source = FileSource(video)
-    # the defaults of `dav depth`, the model's own window included
-    settings = (settings or LongVideoSettings(steps=steps, max_resolution=None, window=0)).for_model(model)
+    # the defaults of `dav depth` (the model's own window) at the input's size, the sizes as given
+    settings = settings or build_settings({"steps": steps, "max_resolution": None, "memory": "off"})
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     profile = StageProfile(model.device)
     try:
         with profile.instrument(model):
-            result = write_depth(model, source, settings, output, ("png16",), overwrite=True)
+            result = write_depth(model, source, settings, OutputSpec(output, ("png16",), overwrite=True))
     finally:
         for hook in hooks:
             hook.remove()
@@ -161,7 +161,7 @@ def measure_job(
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_after_model_load_mb": rss_before / 1024,
         "unet_frame_passes_per_frame": unet_frames["n"] / steps / frames,
-        "planned_unet_frame_passes_per_frame": settings.plan(frames).unet_frames_per_output_frame,
+        "planned_unet_frame_passes_per_frame": result.run.plan.unet_frames_per_output_frame,
         "threads": torch.get_num_threads(),
         "dtype": str(model.dtype).removeprefix("torch."),
     }

@@ -12,7 +12,10 @@ from .options import (
     add_memory_option,
     add_model_options,
     add_sampling_options,
+    add_setting,
     load_model,
+    option_names,
+    settings_from_args,
 )
 
 
@@ -26,25 +29,22 @@ def register(subparsers) -> None:
     p.add_argument("--output", "-o", type=Path, required=True, help="output folder")
     add_model_options(p)
     add_sampling_options(p)
-    p.add_argument("--ensemble", type=int, default=1, help="samples combined per keyframe, 1..32 (default 1)")
+    add_setting(p, "ensemble", "samples combined per keyframe, 1..32")
     p.add_argument(
         "--format",
         default="png16,mp4",
         help=f"comma-separated outputs from {', '.join(OUTPUT_FORMATS)} (default png16,mp4)",
     )
-    p.add_argument(
-        "--window",
-        type=int,
-        default=0,
-        help="interpolation window incl. both keyframes; 0 (default): the model's own (8 for the bundled "
-        "model, 16 for the published one)",
+    add_setting(
+        p,
+        "window",
+        "interpolation window incl. both keyframes; 0: the model's own (8 for the bundled model, 16 for the "
+        "published one)",
     )
-    p.add_argument("--overlap", type=int, default=0, help="frames shared by neighbouring windows (default 0)")
+    add_setting(p, "overlap", "frames shared by neighbouring windows, at most window - 3")
     add_keyframe_options(p)
-    p.add_argument(
-        "--window-batch", type=int, default=8, help="interpolation windows per UNet batch (default 8)"
-    )
-    p.add_argument("--chunk-size", type=int, default=16, help="frames per VAE call (default 16)")
+    add_setting(p, "window_batch", "interpolation windows per UNet batch")
+    add_setting(p, "chunk_size", "frames per VAE call")
     add_memory_option(p)
     p.add_argument("--start", type=int, default=0, help="first source frame (default 0)")
     p.add_argument("--stop", type=int, default=None, help="stop before this source frame")
@@ -63,30 +63,17 @@ def run(args: argparse.Namespace) -> int:
 
     from ..hooks import Hooks
     from ..io.output_folder import prepare_output_folder
-    from ..job import parse_formats, write_depth
-    from ..longvideo.settings import LongVideoSettings
+    from ..job import OutputSpec, parse_formats, write_depth
     from ..longvideo.sources import FileSource
 
-    formats = parse_formats(args.format, "--format")
-    if args.resume and args.overwrite:
+    names = option_names()
+    output = OutputSpec(args.output, parse_formats(args.format, "--format"), args.colormap, args.resume, args.overwrite)
+    if output.resume and output.overwrite:
         raise ValueError("--resume and --overwrite exclude each other")
-    settings = LongVideoSettings(
-        steps=args.steps,
-        seed=args.seed,
-        ensemble=args.ensemble,
-        max_resolution=args.max_resolution,
-        chunk_size=args.chunk_size,
-        window=args.window,
-        overlap=args.overlap,
-        max_keyframes_per_pass=args.keyframes_per_pass,
-        window_batch=args.window_batch,
-        pass_chaining=args.pass_chaining,
-    )
+    settings = settings_from_args(args)  # every check that needs no model, before the model loads
     source = FileSource(args.input, start=args.start, stop=args.stop, stride=args.stride)
     if source.num_frames == 0:
         raise ValueError(f"no frames selected from {args.input} (start={args.start}, stop={args.stop})")
-    if settings.window:  # 0 is the model's own: checked once the model is loaded
-        settings.plan(source.num_frames)  # validates the schedule before the model loads
     prepare_output_folder(args.output, "--output")
     model = load_model(args)
     with tqdm(total=1, unit="pass", disable=args.no_progress, file=sys.stderr, desc="depth") as bar:
@@ -95,18 +82,7 @@ def run(args: argparse.Namespace) -> int:
             bar.total, bar.n = total, done
             bar.refresh()
 
-        result = write_depth(
-            model,
-            source,
-            settings,
-            args.output,
-            formats,
-            colormap=args.colormap,
-            resume=args.resume,
-            overwrite=args.overwrite,
-            hooks=Hooks(on_progress=on_progress),
-            memory=args.memory,
-        )
+        result = write_depth(model, source, settings, output, hooks=Hooks(on_progress=on_progress), names=names)
     rate = result.computed / result.seconds if result.seconds else 0.0
     print(
         f"wrote {result.computed} frames ({result.kept} kept from before) to {result.output} "

@@ -30,7 +30,13 @@ import math
 import time
 from pathlib import Path
 
-from .options import add_keyframe_options, add_model_options, add_sampling_options, load_model
+from .options import (
+    add_keyframe_options,
+    add_model_options,
+    add_sampling_options,
+    load_model,
+    settings_from_args,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -165,15 +171,15 @@ def vae_floor_disparity(model, clip, settings):
     import torch
 
     from ..decoding import decode_disparity
-    from ..depth import model_resolution
     from ..models.vae import encode_batch_size, encode_fixed_batches
     from ..normalization import depth_to_disparity, normalize_depth
     from ..resize import FrameGeometry
+    from ..settings import model_resolution
 
     depth = torch.as_tensor(clip.depth).float()  # [T,H,W]
     valid = torch.as_tensor(clip.valid).bool() & torch.isfinite(depth) & (depth > 0)
     target = normalize_depth(depth_to_disparity(depth, valid), valid)  # [T,H,W] in [-1,1]
-    geometry = FrameGeometry.plan(*target.shape[-2:], model_resolution(settings.max_resolution, model))
+    geometry = FrameGeometry.for_input(*target.shape[-2:], model_resolution(settings.max_resolution, model))
     images = geometry.to_model(target[:, None].expand(-1, 3, -1, -1).contiguous())  # [T,3,ph,pw]
     batch = encode_batch_size(settings.chunk_size, images.shape[0])
     with torch.inference_mode():
@@ -188,8 +194,8 @@ def predict_method(model, method: str, frames, settings, window: int):
     """Disparity [T,H,W] (torch, CPU, float32) of frames [T,H,W,3] in [0,1] with one method."""
     import torch
 
-    from ..depth import DepthSettings, predict_depth_window
-    from ..longvideo.runner import stream_depth
+    from ..depth import predict_depth_window
+    from ..stages import stream_depth
 
     num = int(frames.shape[0])
     if method == "keyframes":
@@ -197,19 +203,11 @@ def predict_method(model, method: str, frames, settings, window: int):
         if len(out) != num:
             raise RuntimeError(f"stream_depth returned {len(out)} frames for {num}")
         return torch.stack(out).float().cpu()
-    single = DepthSettings(
-        steps=settings.steps,
-        seed=settings.seed,
-        ensemble=settings.ensemble,
-        max_resolution=settings.max_resolution,
-        chunk_size=settings.chunk_size,
-        decode_overlap=settings.decode_overlap,
-    )
     length = window if method == "windows" else 1
     if method not in ("windows", "per-frame"):
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
     parts = [
-        predict_depth_window(model, frames[a : min(a + length, num)], single).float().cpu()
+        predict_depth_window(model, frames[a : min(a + length, num)], settings).float().cpu()
         for a in range(0, num, length)
     ]
     return torch.cat(parts)
@@ -326,14 +324,34 @@ def format_family_table(families: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     methods = parse_methods(args.methods)
-    if not 1 <= args.steps <= 50:
-        raise ValueError(f"--steps must be in 1..50, got {args.steps}")
+    settings = settings_from_args(args, memory="off")  # evaluated at the sizes given
+    paths = _clip_paths(args)
+    model = load_model(args)
+    settings = settings.for_model(model)
+    args.window = settings.window  # the `windows` baseline uses the same length; reported as run
+    logger.info("%d clip(s), methods %s, window %d", len(paths), methods, settings.window)
+    clips, skipped = _score_clips(model, paths, methods, settings, args)
+    if not clips:
+        raise ValueError(f"--data: none of the {len(paths)} clip(s) in {args.data} could be scored")
+    mean = summarize(clips, methods)
+    families = summarize_families(clips, methods)
+    print(format_table(mean, len(clips)))
+    if len(families) > 1:
+        print(format_family_table(families))
+    if args.json is not None:
+        report = _report(args, model, methods, clips, skipped, mean, families)
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2))
+        logger.info("wrote %s", args.json)
+    return 0
+
+
+def _clip_paths(args: argparse.Namespace) -> list[Path]:
+    """The clip folders to score, after the checks that need no model."""
+    from ..synthetic import clip_dirs
+
     if args.max_clips is not None and args.max_clips < 1:
         raise ValueError(f"--max-clips must be >= 1, got {args.max_clips}")
-    if args.window != 0 and args.window < 3:
-        raise ValueError(f"--window must be 0 (the model's own) or >= 3, got {args.window}")
-    if args.max_resolution is not None and args.max_resolution != 0 and args.max_resolution < 64:
-        raise ValueError(f"--max-resolution must be 0 (the model's own) or >= 64, got {args.max_resolution}")
     if not 0 <= args.min_depth < args.max_depth:
         raise ValueError(f"need 0 <= --min-depth < --max-depth, got {args.min_depth} and {args.max_depth}")
     data = Path(args.data)
@@ -341,33 +359,20 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--data: dataset directory {data} does not exist")
     if not data.is_dir():
         raise ValueError(f"--data: {data} is not a directory")
-
-    import torch
-
-    from ..longvideo.settings import LongVideoSettings
-    from ..metrics import build_valid_mask
-    from ..synthetic import clip_dirs, load_clip
-
     paths = clip_dirs(data)
     if not paths:
         raise ValueError(
             f"--data: no complete clip folders (clip_XXXXXX/) in {data}; make one with `dav synth`"
         )
-    if args.max_clips is not None:
-        paths = paths[: args.max_clips]
-    settings = LongVideoSettings(
-        steps=args.steps,
-        seed=args.seed,
-        max_resolution=args.max_resolution,
-        window=args.window,
-        max_keyframes_per_pass=args.keyframes_per_pass,
-        pass_chaining=args.pass_chaining,
-    )
+    return paths if args.max_clips is None else paths[: args.max_clips]
 
-    model = load_model(args)
-    settings = settings.for_model(model)
-    args.window = settings.window  # the `windows` baseline uses the same length; reported as run
-    logger.info("%d clip(s), methods %s, window %d", len(paths), methods, settings.window)
+
+def _score_clips(model, paths, methods, settings, args) -> tuple[list[dict], list[dict]]:
+    """(scored clips, skipped clips with the reason) of every clip in ``paths``."""
+    import torch
+
+    from ..metrics import build_valid_mask
+    from ..synthetic import load_clip
 
     clips: list[dict] = []
     skipped: list[dict] = []
@@ -402,39 +407,31 @@ def run(args: argparse.Namespace) -> int:
             clip.frames,
             ", ".join(f"{m} AbsRel {r['abs_rel']:.4f}" for m, r in results.items()),
         )
-    if not clips:
-        raise ValueError(f"--data: none of the {len(paths)} clip(s) in {data} could be scored")
+    return clips, skipped
 
-    mean = summarize(clips, methods)
-    families = summarize_families(clips, methods)
-    print(format_table(mean, len(clips)))
-    if len(families) > 1:
-        print(format_family_table(families))
-    if args.json is not None:
-        report = {
-            "model": str(model.source),
-            "data": str(data),
-            "device": str(model.device),
-            "methods": methods,
-            "settings": {
-                "steps": args.steps,
-                "seed": args.seed,
-                "max_resolution": args.max_resolution,
-                "window": args.window,
-                "keyframes_per_pass": args.keyframes_per_pass,
-                "pass_chaining": args.pass_chaining,
-                "max_depth": args.max_depth,
-                "min_depth": args.min_depth,
-                "precision": args.precision,
-            },
-            "protocol": "one least-squares scale/shift in disparity per clip; TAE x100 on the aligned depth",
-            "num_clips": len(clips),
-            "clips": clips,
-            "skipped": skipped,
-            "mean": mean,
-            "families": families,
-        }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2))
-        logger.info("wrote %s", args.json)
-    return 0
+
+def _report(args, model, methods, clips, skipped, mean, families) -> dict:
+    """The JSON report: model, data, settings, protocol, per-clip results and the means."""
+    return {
+        "model": str(model.source),
+        "data": str(Path(args.data)),
+        "device": str(model.device),
+        "methods": methods,
+        "settings": {
+            "steps": args.steps,
+            "seed": args.seed,
+            "max_resolution": args.max_resolution,
+            "window": args.window,
+            "keyframes_per_pass": args.keyframes_per_pass,
+            "pass_chaining": args.pass_chaining,
+            "max_depth": args.max_depth,
+            "min_depth": args.min_depth,
+            "precision": args.precision,
+        },
+        "protocol": "one least-squares scale/shift in disparity per clip; TAE x100 on the aligned depth",
+        "num_clips": len(clips),
+        "clips": clips,
+        "skipped": skipped,
+        "mean": mean,
+        "families": families,
+    }

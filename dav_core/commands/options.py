@@ -8,9 +8,31 @@ from __future__ import annotations
 import argparse
 import logging
 
-from ..choices import PASS_CHAINING, PRECISIONS, SINGLE_PASS_FRAMES
+from ..choices import PASS_CHAINING, PRECISIONS
+from ..settings import DEFAULTS, LongVideoSettings, build_settings
 
 logger = logging.getLogger(__name__)
+
+# settings field -> argparse destination, for the fields whose option is not spelled like the field
+_DESTINATIONS = {"max_keyframes_per_pass": "keyframes_per_pass"}
+_OUTPUT_OPTIONS = ("output", "resume", "overwrite", "format", "colormap")
+
+
+def option_names() -> dict[str, str]:
+    """How the command line calls each settings and output field (for the core's error messages)."""
+    fields = [*LongVideoSettings.__dataclass_fields__, *_OUTPUT_OPTIONS]
+    return {f: "--" + _DESTINATIONS.get(f, f).replace("_", "-") for f in fields}
+
+
+def settings_from_args(args: argparse.Namespace, **fixed) -> LongVideoSettings:
+    """The run's settings from the parsed options present in ``args`` (others keep their defaults), and
+    ``fixed`` values a command sets itself; errors name the command-line option."""
+    values = {
+        field: getattr(args, _DESTINATIONS.get(field, field))
+        for field in LongVideoSettings.__dataclass_fields__
+        if hasattr(args, _DESTINATIONS.get(field, field))
+    }
+    return build_settings({**values, **fixed}, option_names())
 
 
 def add_model_options(p: argparse.ArgumentParser, required: bool = False) -> None:
@@ -64,22 +86,28 @@ def resolve_device(name: str, torch):
     return torch.device("cpu")
 
 
+def add_setting(p: argparse.ArgumentParser, field: str, help: str, **options) -> None:
+    """``--<field>`` for a settings field: its type and default from the settings' defaults (one place),
+    the default named in the help."""
+    default = getattr(DEFAULTS, field)
+    options.setdefault("type", type(default) if isinstance(default, int) else str)
+    p.add_argument(option_names()[field], default=default, help=f"{help} (default {default})", **options)
+
+
 def add_sampling_options(p: argparse.ArgumentParser) -> None:
     """--steps, --seed, --max-resolution."""
-    p.add_argument("--steps", type=int, default=3, help="Euler steps, 1..50 (default 3)")
-    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
-    p.add_argument(
-        "--max-resolution",
-        type=int,
-        default=0,
-        help="long side seen by the model; 0 (default): the model's own (64 for the bundled model, "
-        "960 for the published one)",
+    add_setting(p, "steps", "Euler steps, 1..50")
+    add_setting(p, "seed", "noise seed")
+    add_setting(
+        p,
+        "max_resolution",
+        "long side seen by the model; 0: the model's own (64 for the bundled model, 960 for the published one)",
     )
 
 
 def memory_option(text: str) -> str:
     """argparse type of --memory: the text, once ``parse_memory`` accepts it."""
-    from ..memory.budget import parse_memory
+    from ..choices import parse_memory
 
     try:
         parse_memory(text, "--memory")
@@ -90,27 +118,22 @@ def memory_option(text: str) -> str:
 
 def add_memory_option(p: argparse.ArgumentParser) -> None:
     """--memory auto|off|<size>."""
-    p.add_argument(
-        "--memory",
-        default="auto",
+    add_setting(
+        p,
+        "memory",
+        "memory to fit: auto (what the device has free), off (the sizes as given) or a size such as 8GB; "
+        "lowers --chunk-size, --window-batch and --keyframes-per-pass to fit, never raises them",
         type=memory_option,
-        help="memory to fit: auto (default: what the device has free), off (the sizes as given) or a size "
-        "such as 8GB; lowers --chunk-size, --window-batch and --keyframes-per-pass to fit, never raises them",
     )
 
 
 def add_keyframe_options(p: argparse.ArgumentParser) -> None:
     """--keyframes-per-pass, --pass-chaining."""
-    p.add_argument(
-        "--keyframes-per-pass",
-        type=int,
-        default=SINGLE_PASS_FRAMES,
-        help=f"keyframes denoised jointly (default {SINGLE_PASS_FRAMES})",
-    )
-    p.add_argument(
-        "--pass-chaining",
-        default=PASS_CHAINING[0],
+    add_setting(p, "max_keyframes_per_pass", "keyframes denoised jointly")
+    add_setting(
+        p,
+        "pass_chaining",
+        "how keyframe passes after the first keep the earlier passes' depth scale: pin the shared keyframes "
+        "along the flow, align by scale/shift afterwards, or none",
         choices=PASS_CHAINING,
-        help="how keyframe passes after the first keep the earlier passes' depth scale: pin the shared "
-        "keyframes along the flow (default), align by scale/shift afterwards, or none",
     )

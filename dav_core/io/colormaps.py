@@ -12,6 +12,8 @@ from functools import cache
 
 import numpy as np
 
+from ..choices import COLORMAPS
+
 __all__ = ["COLORMAP_NAMES", "apply_colormap", "depth_colors", "get_colormap"]
 
 _STOPS: dict[str, tuple[str, ...]] = {
@@ -31,7 +33,7 @@ _TURBO = (
     (0.10667330, 12.64194608, -60.58204836, 110.36276771, -89.90310912, 27.34824973),
 )
 
-COLORMAP_NAMES = ("Spectral", "turbo", "inferno", "viridis", "gray")
+COLORMAP_NAMES = COLORMAPS
 
 
 def _from_stops(stops: tuple[str, ...]) -> np.ndarray:

@@ -34,7 +34,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from PIL import Image
 
-from dav_core.io.colormaps import depth_colors, get_colormap
+from .colormaps import depth_colors, get_colormap
 
 __all__ = [
     "MANIFEST_NAME",
@@ -344,7 +344,7 @@ class _SequenceWriter(DepthWriter):
         elif found:
             raise ValueError(
                 f"{self.output_dir} already holds {len(found)} {self.format} frames from another run: "
-                "resume it (--resume) or replace it (--overwrite)"
+                "resume it (resume=True) or replace it (overwrite=True)"
             )
         self._record(False)
 

@@ -1,6 +1,6 @@
-"""Long videos: the pure schedule (``plan``), its stages (``keyframes``, ``windows``), and the streaming
-composition of all stages (``runner.stream_depth``)."""
+"""Long videos: the pure schedule (``plan``) and its parts (``keyframes``, ``windows``, ``reader``); the
+stages and their streaming composition are in ``dav_core.stages``."""
 
-from dav_core.longvideo.plan import InterpWindow, KeyframePass, VideoPlan, plan_long_video
+from .plan import InterpWindow, KeyframePass, VideoPlan, plan_long_video
 
 __all__ = ["InterpWindow", "KeyframePass", "VideoPlan", "plan_long_video"]

@@ -7,15 +7,15 @@ from dataclasses import replace
 
 import torch
 
+from ..choices import PASS_CHAINING
 from ..denoise import denoise_latents
-from ..depth import DepthSettings
 from ..ensemble import ensemble_disparity, fit_scale_shift
-from ..memory.retry import retry_same_size
 from ..models.loading import DAVModel
 from ..models.vae import encode_normalized_depth, latents_to_disparity
+from ..retry import retry_same_size
 from ..sampling import flow_match_sigmas, make_noise, stage_generator
-from .plan import PASS_CHAINING, KeyframePass, VideoPlan
-from .settings import LongVideoSettings
+from ..settings import DepthSettings, LongVideoSettings
+from .plan import KeyframePass, VideoPlan
 
 
 def solve_keyframe_passes(

@@ -28,18 +28,8 @@ import math
 from dataclasses import dataclass
 from itertools import pairwise
 
+from ..choices import PASS_CHAINING
 from ..spacing import check_int, even_points
-
-PASS_CHAINING = ("pin", "align", "none")
-"""How keyframe passes after the first keep the depth scale of the earlier ones:
-
-* ``pin`` -- the shared (already solved) keyframes are held on the flow trajectory at every step,
-  ``x = sigma * noise + (1 - sigma) * solved``, so the new keyframes are generated in their scale;
-* ``align`` -- each pass is denoised on its own, then decoded and mapped by one least-squares
-  scale/shift (in disparity) onto the shared keyframes, and re-encoded;
-* ``none`` -- passes are independent (a baseline for measurements).
-"""
-
 
 __all__ = ["PASS_CHAINING", "InterpWindow", "KeyframePass", "VideoPlan", "plan_long_video"]
 

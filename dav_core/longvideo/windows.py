@@ -7,16 +7,16 @@ from collections.abc import Callable, Iterator
 import torch
 
 from ..denoise import denoise_latents
-from ..memory.retry import retry_halving
 from ..models.loading import DAVModel
+from ..retry import retry_halving
 from ..sampling import make_noise, stage_generator
+from ..settings import LongVideoSettings
 from .plan import InterpWindow, VideoPlan
-from .settings import LongVideoSettings
 
 
 class CallSize:
     """Windows per UNet call for a run: starts at ``window_batch`` and only shrinks (after running out
-    of memory, see :func:`dav_core.memory.retry.retry_halving`)."""
+    of memory, see :func:`dav_core.retry.retry_halving`)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -81,37 +81,48 @@ def window_groups(windows: tuple[InterpWindow, ...], batch: int) -> list[list[in
     return [list(range(i, min(i + batch, len(windows)))) for i in range(0, len(windows), batch)]
 
 
-def interpolate_blocks(
+def blend_windows(
     model: DAVModel,
     plan: VideoPlan,
     settings: LongVideoSettings,
     key_depth: dict[int, torch.Tensor],
     window_rgb: Callable[[InterpWindow], torch.Tensor],
     groups: list[list[int]] | None = None,
+    blended: dict[int, torch.Tensor] | None = None,
 ) -> Iterator[tuple[list[int], dict[int, torch.Tensor]]]:
-    """Run the interpolation windows block by block (lazily, in order).
+    """The one blend of interpolation windows, block by block (lazily, in order).
 
     ``window_rgb(window)`` gives a window's video latents [L,4,h,w]; ``key_depth`` the keyframe depth
-    latents. Yields (window indices of the block, {frame: sum of weight x depth latent}) so the caller
-    adds the contributions of overlapping windows. Each window draws its own noise stream.
+    latents. Each block's weighted window latents are added into ``blended`` (default: the keyframes'
+    latents), which is yielded after each block with the block's window indices: the same dict
+    throughout, so a streaming caller may drop the frames it has used. ``groups``: the blocks to run
+    (default: every block of ``window_batch`` windows).
     """
+    blended = {f: key_depth[f] for f in plan.keyframes} if blended is None else blended
     call_size = CallSize(settings.window_batch)
     for group in window_groups(plan.windows, settings.window_batch) if groups is None else groups:
-        contributions: dict[int, torch.Tensor] = {}
-        for same_length in _by_length(group, plan.windows):
-            batch = [plan.windows[i] for i in same_length]
-            rgb = torch.stack([window_rgb(w) for w in batch])  # [B,L,4,h,w]
-            first = torch.stack([key_depth[w.start] for w in batch])  # [B,4,h,w]
-            last = torch.stack([key_depth[w.end] for w in batch])
-            generators = [stage_generator(settings.seed, 1, i) for i in same_length]
-            out = interpolate_windows(
-                model, rgb, first, last, generators, settings.steps, call_size=call_size
-            )  # [B,L,4,h,w]
-            for window, latents in zip(batch, out, strict=True):
-                for f, weight, latent in zip(window.frames, window.weights, latents, strict=True):
-                    if weight > 0:
-                        contributions[f] = contributions.get(f, 0) + weight * latent
-        yield group, contributions
+        block = _block_latents(model, plan, settings, key_depth, window_rgb, group, call_size)
+        for f, latent in block.items():
+            blended[f] = blended.get(f, 0) + latent
+        yield group, blended
+
+
+def _block_latents(model, plan, settings, key_depth, window_rgb, group, call_size) -> dict[int, torch.Tensor]:
+    """{frame: sum of weight x depth latent [4,h,w]} over one block's windows; each window draws its own
+    noise stream."""
+    contributions: dict[int, torch.Tensor] = {}
+    for same_length in _by_length(group, plan.windows):
+        batch = [plan.windows[i] for i in same_length]
+        rgb = torch.stack([window_rgb(w) for w in batch])  # [B,L,4,h,w]
+        first = torch.stack([key_depth[w.start] for w in batch])  # [B,4,h,w]
+        last = torch.stack([key_depth[w.end] for w in batch])
+        generators = [stage_generator(settings.seed, 1, i) for i in same_length]
+        out = interpolate_windows(model, rgb, first, last, generators, settings.steps, call_size=call_size)
+        for window, latents in zip(batch, out, strict=True):  # latents [L,4,h,w]
+            for f, weight, latent in zip(window.frames, window.weights, latents, strict=True):
+                if weight > 0:
+                    contributions[f] = contributions.get(f, 0) + weight * latent
+    return contributions
 
 
 def _by_length(indices: list[int], windows: tuple[InterpWindow, ...]) -> list[list[int]]:

@@ -7,24 +7,9 @@ import os
 import re
 from pathlib import Path
 
-GIB = 2**30
-MEMORY_MODES = ("auto", "off")
-MEMORY_SIZES = ("4GB", "6GB", "8GB", "12GB", "16GB", "24GB", "48GB", "80GB")  # the nodes' list
-MEMORY_CHOICES = (*MEMORY_MODES, *MEMORY_SIZES)
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*(GB|GIB|G|MB|MIB|M)\s*$", re.IGNORECASE)
+from ..choices import GIB, MEMORY_CHOICES, parse_memory
 
-
-def parse_memory(text: str, name: str = "memory") -> str | int:
-    """``"auto"`` / ``"off"``, or a size such as ``"8GB"`` / ``"1.5GB"`` / ``"512MB"`` -> bytes (GB = GiB,
-    as GPUs are sized); a ValueError naming ``name`` and the allowed values otherwise."""
-    value = str(text).strip().lower()
-    if value in MEMORY_MODES:
-        return value
-    match = _SIZE.match(value)
-    size = 0.0 if match is None else float(match.group(1)) * (GIB if match.group(2)[0] in "gG" else 2**20)
-    if size < 2**20:
-        raise ValueError(f"{name} must be auto, off or a size such as 8GB or 512MB; got {text!r}")
-    return int(size)
+__all__ = ["GIB", "MEMORY_CHOICES", "available_ram", "format_bytes", "free_memory", "parse_memory"]
 
 
 def free_memory(device) -> int:

@@ -1,8 +1,9 @@
 """Traced estimates kept on disk between runs (tracing the full-size UNets takes seconds).
 
 One JSON file under ``$DAV_CACHE_DIR`` (default ``~/.cache/depth-any-video``); entries are keyed by
-the model config, the frame size, the precision, the torch version and the source of the tracing code,
-so a change of any of them traces again. A cache that cannot be read or written is ignored.
+the model config, the frame size, the precision, the torch version and the source of the tracing code
+(the files the caller names), so a change of any of them traces again. A cache that cannot be read or
+written is ignored.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from pathlib import Path
 
 import torch
 
-from . import estimate, trace
-
 FILE_NAME = "memory_estimates.json"
 
 
@@ -25,13 +24,14 @@ def cache_file() -> Path:
     return Path(root) / FILE_NAME
 
 
-def _code_version() -> str:
-    sources = b"".join(Path(m.__file__).read_bytes() for m in (estimate, trace))
+def _code_version(code: tuple[str, ...]) -> str:
+    sources = b"".join(Path(path).read_bytes() for path in code)
     return hashlib.sha1(sources + torch.__version__.encode()).hexdigest()[:16]
 
 
-def entry_key(*parts) -> str:
-    text = json.dumps([_code_version(), *map(str, parts)])
+def entry_key(code: tuple[str, ...], *parts) -> str:
+    """The key of an entry computed by the source files ``code`` from ``parts``."""
+    text = json.dumps([_code_version(tuple(code)), *map(str, parts)])
     return hashlib.sha1(text.encode()).hexdigest()
 
 

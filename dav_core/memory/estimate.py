@@ -26,6 +26,8 @@ from ..decoding import images_to_disparity
 from ..denoise import denoise_latents
 from ..models.loading import COMPONENT_CLASSES, DEFAULT_SCHEDULER_CONFIG, DAVModel
 from ..models.vae import decode_latents, encode_batch_size, encode_frames, float32_output
+from . import cache as disk_cache
+from . import trace
 from .trace import fake_module, traced_peak
 
 STAGES = ("encode", "keyframes", "windows", "decode")
@@ -131,15 +133,13 @@ def _activation_line(spec: ModelSpec, stage: str, size, length: int, device_type
     """(intercept, bytes per unit) of a stage's live-tensor peak, traced at 2 and 4 units (a single
     frame at the smallest sizes leaves the UNet's deepest GroupNorms one value: torch refuses it);
     kept on disk (:mod:`.cache`)."""
-    from . import cache
-
     config = getattr(spec, STAGE_COMPONENT[stage])
-    key = cache.entry_key(config, spec.dtype, stage, size, length, device_type)
-    line = cache.load(key)
+    key = disk_cache.entry_key((__file__, trace.__file__), config, spec.dtype, stage, size, length, device_type)
+    line = disk_cache.load(key)
     if line is None:
         two, four = (traced_activation_bytes(spec, stage, n, size, length, device_type) for n in (2, 4))
         line = [float(2 * two - four), float((four - two) / 2)]
-        cache.store(key, line)
+        disk_cache.store(key, line)
     return line[0], line[1]
 
 

@@ -18,11 +18,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
-from ..depth import model_resolution
-from ..longvideo.settings import LongVideoSettings, model_window
+from ..choices import parse_memory
 from ..models.loading import DAVModel
 from ..resize import FrameGeometry
-from .budget import GIB, format_bytes, free_memory, parse_memory
+from ..settings import LongVideoSettings, model_resolution, model_window
+from .budget import GIB, format_bytes, free_memory
 from .estimate import ModelSpec, stage_peak
 
 logger = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ def plan_memory(
 def padded_size(model: DAVModel, height: int, width: int, settings: LongVideoSettings) -> tuple[int, int]:
     """The size frames of ``height`` x ``width`` have inside the model (resized and padded)."""
     resolution = model_resolution(settings.max_resolution, model)
-    return FrameGeometry.plan(height, width, resolution).padded_size
+    return FrameGeometry.for_input(height, width, resolution).padded_size
 
 
 def fit_settings(

@@ -13,9 +13,9 @@ import argparse
 import json
 from pathlib import Path
 
-from ..longvideo.settings import LongVideoSettings
 from ..models.loading import DTYPES
 from ..resize import FrameGeometry
+from ..settings import LongVideoSettings
 from .budget import GIB, format_bytes
 from .estimate import ModelSpec
 from .plan import plan_memory
@@ -40,7 +40,7 @@ def table(spec: ModelSpec, budgets: list[int], cases=CASES) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for height, width, long_side in cases:
-        size = FrameGeometry.plan(height, width, long_side).padded_size
+        size = FrameGeometry.for_input(height, width, long_side).padded_size
         for budget in budgets:
             own = LongVideoSettings(window=0)  # the model's window, shortened where it does not fit
             plan = plan_memory(spec, size, budget * GIB, own, lower_window=True)

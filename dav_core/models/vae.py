@@ -71,9 +71,9 @@ def encode_fixed_batches(
     vae: AutoencoderKLTemporalDecoder, frames: torch.Tensor, batch: int
 ) -> tuple[torch.Tensor, int]:
     """:func:`encode_frames` with ``fixed_batch`` -> (latents [N,C,h,w] on the CPU, batch used): after an
-    out-of-memory error the same batch is tried again, then halved (see ``dav_core.memory.retry``); the
+    out-of-memory error the same batch is tried again, then halved (see ``dav_core.retry``); the
     caller keeps the returned batch for its later calls."""
-    from ..memory.retry import retry_halving
+    from ..retry import retry_halving
 
     return retry_halving(
         "the VAE encode",

@@ -68,7 +68,7 @@ def progress_bar(total: int):
 
 def hooks(total_steps: int = 1000):
     """dav_core Hooks that drive a ProgressBar on the node and raise ComfyUI's interrupt on Cancel."""
-    from dav_core.hooks import Hooks
+    from ..dav_core.hooks import Hooks
 
     bar = progress_bar(total_steps)
 
@@ -92,14 +92,6 @@ def free_memory(device) -> int | None:
     if mm is None or not hasattr(mm, "get_free_memory"):
         return None
     return int(mm.get_free_memory(device))
-
-
-def fit_memory(model, settings, frames, memory: str):
-    """``settings`` with the chunk sizes dav_core's memory planner picks for ``memory`` and ``frames``
-    (input size (H, W) or a FrameGeometry); ``auto`` uses ComfyUI's free memory."""
-    from dav_core.memory.plan import fit_settings
-
-    return fit_settings(model, settings, frames, memory, free_memory(model.device))[0]
 
 
 def offload_device():
@@ -223,7 +215,7 @@ def check_environment() -> bool:
     """At startup: import the model code once, so a broken Python shows as one line in ComfyUI's log
     (and the nodes raise the same line when run) instead of a chained traceback on the first queue."""
     try:
-        import dav_core.models  # noqa: F401 - imports diffusers' model classes through its guard
+        from ..dav_core import models  # noqa: F401 - imports diffusers' model classes through its guard
     except ImportError as error:
         log.error("Depth Any Video: %s", " ".join(str(error).split()))
         return False

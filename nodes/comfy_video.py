@@ -52,8 +52,8 @@ def video_source(video, start: int = 0, stop: int | None = None, stride: int = 1
     A VIDEO backed by a file on disk is streamed from that file (frame numbers are the file's); any
     other VIDEO (made from an image batch, or held in memory) is read through ``get_components()``.
     """
-    from dav_core.io.video import frame_range
-    from dav_core.longvideo.sources import ArraySource, FileSource
+    from ..dav_core.io.video import frame_range
+    from ..dav_core.longvideo.sources import ArraySource, FileSource
 
     if not hasattr(video, "get_components"):
         raise ValueError(f"{what} must be a VIDEO (from Load Video or Create Video), got {type(video).__name__}")
@@ -86,8 +86,8 @@ def check_one_clip(video, images, node: str, video_name: str = "video") -> None:
 def clip_source(video=None, images=None, fps: float = 24.0, start: int = 0, stop: int | None = None,
                 stride: int = 1, node: str = "this node"):
     """The clip a node was given: a VIDEO input or an IMAGE batch (with ``fps``), exactly one of them."""
-    from dav_core.io.video import frame_range
-    from dav_core.longvideo.sources import ArraySource
+    from ..dav_core.io.video import frame_range
+    from ..dav_core.longvideo.sources import ArraySource
 
     check_one_clip(video, images, node, "input_video")
     if video is not None:

@@ -9,29 +9,45 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from dav_core.choices import COLORMAPS, DATA_FORMATS, DEPTH_KINDS, OUTPUT_FORMATS, SINGLE_PASS_FRAMES
-
+from ..dav_core.choices import COLORMAPS, DATA_FORMATS, DEPTH_KINDS, OUTPUT_FORMATS, SINGLE_PASS_FRAMES
 from . import _comfy
-from ._comfy import CATEGORY
+from .checks import (
+    UNSET,
+    connected,
+    declared_error,
+    frames_error,
+    long_video_settings,
+    prefix_error,
+    settings_error,
+    verdict,
+    video_error,
+)
 from .comfy_video import VIDEO, clip_source, has_video_type, video_from_file
+from .declare import mappings, node
 from .widgets import (
     CHUNK,
-    ENSEMBLE,
+    DEPTH_INPUTS,
+    DEPTH_MASK,
+    FPS_LIMITS,
     FRAME_INPUTS,
+    KEYFRAMES_PER_PASS,
     MEMORY,
     MODEL_INPUT,
     OVERLAP,
-    SEED,
-    STEPS,
     WINDOW,
     check_mask,
+    choice,
     file_hash,
     frame_stop,
+    resolution,
+    setting,
     tip,
-    validate_video,
     video_combo,
 )
 
+# How the writers' refusals name these nodes' inputs (the library speaks of output, resume and overwrite).
+SAVE_NAMES = {"output": "filename_prefix", "resume": "", "overwrite": "overwrite"}
+FILES_NAMES = {"output": "filename_prefix", "resume": "resume", "overwrite": "resume off"}
 # An IMAGE batch is float32 in RAM; beyond this, route the shot through DAV Video Depth To Files.
 MAX_BATCH_BYTES = int(os.environ.get("DAV_MAX_BATCH_BYTES", 24 * 2**30))
 
@@ -45,32 +61,24 @@ class DAVSource:
     fps: float
 
 
+@node(
+    "DAV_LoadVideo", "DAV Load Video", "load",
+    "Reads a video from ComfyUI's input folder with PyAV: frame range, stride and a size limit.",
+    required={
+        "video": lambda: video_combo(upload=True),
+        **FRAME_INPUTS,
+        "max_resolution": resolution(
+            "Downscale so the longer side is at most this (0 = full size); keeps the IMAGE batch small"
+        ),
+    },
+    outputs=(
+        ("IMAGE", "images", "The selected frames as an image batch"),
+        ("DAV_SOURCE", "source", "Source file and frame numbers, for Save Depth"),
+        ("INT", "frame_count", "Number of frames loaded"),
+        ("FLOAT", "fps", "Frame rate of the file"),
+    ),
+)
 class DAV_LoadVideo:
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "video": video_combo(upload=True),
-                **FRAME_INPUTS,
-                "max_resolution": tip(
-                    "INT", 0, "Downscale so the longer side is at most this (0 = full size); keeps the IMAGE "
-                    "batch small", min=0, max=8192, step=8,
-                ),
-            }
-        }
-
-    RETURN_TYPES = ("IMAGE", "DAV_SOURCE", "INT", "FLOAT")
-    RETURN_NAMES = ("images", "source", "frame_count", "fps")
-    OUTPUT_TOOLTIPS = (
-        "The selected frames as an image batch",
-        "Source file and frame numbers, for Save Depth",
-        "Number of frames loaded",
-        "Frame rate of the file",
-    )
-    FUNCTION = "load"
-    CATEGORY = CATEGORY
-    DESCRIPTION = "Reads a video from ComfyUI's input folder with PyAV: frame range, stride and a size limit."
-
     @classmethod
     def IS_CHANGED(cls, video, **kwargs):
         try:
@@ -79,12 +87,13 @@ class DAV_LoadVideo:
             return float("nan")
 
     @classmethod
-    def VALIDATE_INPUTS(cls, video):
-        return validate_video(video)
+    def VALIDATE_INPUTS(cls, video=None, start_frame=None, end_frame=None):
+        return verdict(video_error(video), declared_error(cls, start_frame=start_frame, end_frame=end_frame),
+                       frames_error(start_frame, end_frame))
 
     def load(self, video, start_frame=0, end_frame=0, stride=1, max_resolution=0):
-        from dav_core.io.video import scaled_size
-        from dav_core.longvideo.sources import FileSource
+        from ..dav_core.io.video import scaled_size
+        from ..dav_core.longvideo.sources import FileSource
 
         path = _comfy.resolve_input_video(video)
         source = FileSource(path, start_frame, frame_stop(start_frame, end_frame), stride)
@@ -112,54 +121,39 @@ class DAV_LoadVideo:
         return (images, dav_source, len(out), float(source.info.fps))
 
 
+@node(
+    "DAV_SaveDepth", "DAV Save Depth", "save",
+    "Writes a depth batch to the output folder as EXR or 16-bit PNG frames, an mp4 preview or npy, with a manifest.",
+    required={
+        "depth": DEPTH_MASK,
+        "format": choice(
+            OUTPUT_FORMATS, "exr", "exr: float32 sequence for compositing; png16: 16-bit grey sequence; mp4: "
+            "colour-mapped preview; npy: one array file",
+        ),
+        "filename_prefix": tip(
+            "STRING", "dav/depth", "Folder under ComfyUI's output folder; frames are named depth_<source frame>.ext"
+        ),
+        "values": choice(DEPTH_KINDS, "disparity", "What the mask holds (Decode Depth's output setting), recorded in the files"),
+        "colormap": choice(COLORMAPS, "Spectral", "mp4 only: colours of the preview"),
+        "fps": tip("FLOAT", 24.0, "mp4 only: frame rate when no source is connected", **FPS_LIMITS),
+        "overwrite": tip("BOOLEAN", True, "Replace frames already in the folder (off: stop with an error instead)"),
+    },
+    optional={
+        "source": ("DAV_SOURCE", {"tooltip": "From DAV Load Video: names frames by their source frame numbers and sets the mp4 frame rate"}),
+    },
+    outputs=(("STRING", "folder", "The folder the files were written to"),),
+    output_node=True,
+)
 class DAV_SaveDepth:
     @classmethod
-    def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "depth": ("MASK", {"tooltip": "Depth from Decode Depth (0..1)"}),
-                "format": (list(OUTPUT_FORMATS), {
-                    "default": "exr",
-                    "tooltip": "exr: float32 sequence for compositing; png16: 16-bit grey sequence; mp4: "
-                    "colour-mapped preview; npy: one array file",
-                }),
-                "filename_prefix": ("STRING", {
-                    "default": "dav/depth",
-                    "tooltip": "Folder under ComfyUI's output folder; frames are named depth_<source frame>.ext",
-                }),
-                "values": (list(DEPTH_KINDS), {
-                    "default": "disparity",
-                    "tooltip": "What the mask holds (Decode Depth's output setting), recorded in the files",
-                }),
-                "colormap": (list(COLORMAPS), {
-                    "default": "Spectral", "tooltip": "mp4 only: colours of the preview",
-                }),
-                "fps": ("FLOAT", {
-                    "default": 24.0, "min": 1.0, "max": 240.0, "step": 0.001,
-                    "tooltip": "mp4 only: frame rate when no source is connected",
-                }),
-                "overwrite": ("BOOLEAN", {
-                    "default": True, "tooltip": "Replace frames already in the folder (off: stop with an error instead)",
-                }),
-            },
-            "optional": {
-                "source": ("DAV_SOURCE", {"tooltip": "From DAV Load Video: names frames by their source frame numbers and sets the mp4 frame rate"}),
-            },
-        }
-
-    RETURN_TYPES = ("STRING",)
-    RETURN_NAMES = ("folder",)
-    OUTPUT_TOOLTIPS = ("The folder the files were written to",)
-    FUNCTION = "save"
-    OUTPUT_NODE = True
-    CATEGORY = CATEGORY
-    DESCRIPTION = "Writes a depth batch to the output folder as EXR or 16-bit PNG frames, an mp4 preview or npy, with a manifest."
+    def VALIDATE_INPUTS(cls, filename_prefix=None):
+        return verdict(prefix_error(filename_prefix))
 
     def save(self, depth, format="exr", filename_prefix="dav/depth", values="disparity", colormap="Spectral",
              fps=24.0, overwrite=True, source=None):
-        from dav_core.choices import check_choice
-        from dav_core.io.writers import PREVIEW_FILENAME, DepthEncoding
-        from dav_core.job import PREVIEW_FORMAT, DepthOutputs
+        from ..dav_core.choices import check_choice
+        from ..dav_core.io.depth_outputs import PREVIEW_FORMAT, DepthOutputs, batch_identity
+        from ..dav_core.io.writers import PREVIEW_FILENAME, DepthEncoding
 
         depth = check_mask(depth)
         numbers = list(range(depth.shape[0]))
@@ -173,11 +167,12 @@ class DAV_SaveDepth:
         folder = _comfy.output_folder(filename_prefix)
         encoding = DepthEncoding(kind=check_choice("values", values, DEPTH_KINDS))
         bar = _comfy.progress_bar(len(numbers))
+        values = depth.cpu().numpy()  # [N,H,W]
+        job = batch_identity(values, numbers, encoding)
         preview = None if format == PREVIEW_FORMAT else _temp_preview(encoding, fps, colormap, numbers)
-        with DepthOutputs(folder, [format], numbers, encoding=encoding, fps=fps, colormap=colormap,
-                          overwrite=overwrite, names=("filename_prefix", "resume", "overwrite")) as outputs, \
-                preview or contextlib.nullcontext():
-            for number, frame in zip(numbers, depth.cpu().numpy(), strict=True):
+        with DepthOutputs(folder, [format], numbers, job, encoding=encoding, fps=fps, colormap=colormap,
+                          overwrite=overwrite, names=SAVE_NAMES) as outputs, preview or contextlib.nullcontext():
+            for number, frame in zip(numbers, values, strict=True):
                 _comfy.check_interrupt()
                 outputs.write(number, frame)
                 if preview is not None:
@@ -192,66 +187,65 @@ def _temp_preview(encoding, fps: float, colormap: str, numbers: list[int]):
     """A colour-mapped mp4 in ComfyUI's temp folder, shown on the node when the saved format is not a video."""
     import uuid
 
-    from dav_core.io.writers import make_writer
-    from dav_core.job import PREVIEW_FORMAT
+    from ..dav_core.io.depth_outputs import PREVIEW_FORMAT
+    from ..dav_core.io.writers import make_writer
 
     folder = _comfy.temp_dir() / "dav_preview" / uuid.uuid4().hex[:12]
     return make_writer(PREVIEW_FORMAT, folder, encoding, fps=fps, colormap=colormap, expected_frames=numbers)
 
 
+@node(
+    "DAV_VideoDepthToFiles", "DAV Video Depth To Files", "run",
+    "The whole long-video chain file to file (keyframes, interpolation windows, chunked decode), streaming "
+    "frames to disk: for shots too long to hold as image batches. Frames are named by source frame number.",
+    required={
+        "dav_model": MODEL_INPUT,
+        "video": video_combo,
+        **FRAME_INPUTS,
+        "max_resolution": resolution(
+            "The longer side the model works at; depth is written at the video's size. "
+            "0 = the model's own (64 for the bundled model, 960 for Depth Any Video)"
+        ),
+        **DEPTH_INPUTS,
+        "window": WINDOW,
+        "overlap": OVERLAP,
+        "max_keyframes_per_pass": setting("max_keyframes_per_pass", "Keyframes denoised together per pass (GPU memory)", **KEYFRAMES_PER_PASS),
+        "format": choice(DATA_FORMATS, "png16", "png16: 16-bit frames; exr: float32 frames; npy: one array"),
+        "preview_mp4": tip("BOOLEAN", True, "Also write a colour-mapped depth_preview.mp4 beside the frames"),
+        "filename_prefix": tip("STRING", "dav/shot", "Folder under ComfyUI's output folder"),
+        "resume": tip("BOOLEAN", True, "Keep frames a cancelled run already wrote and compute only the rest (same settings give identical frames)"),
+        "chunk_size": CHUNK,
+    },
+    optional={
+        "input_video": (VIDEO, {"tooltip": "A VIDEO (core Load Video) to use instead of the video list; "
+                                "a file is streamed, never held whole. Frame range and stride apply"}),
+        "images": ("IMAGE", {"tooltip": "An image batch to use instead of the video list (with fps)"}),
+        "fps": tip("FLOAT", 24.0, "Frame rate of the images input (the preview and the VIDEO output)", **FPS_LIMITS),
+        "colormap": choice(COLORMAPS, "Spectral", "Colours of the preview and the VIDEO output; gray gives a control "
+                           "video with near = white"),
+        "memory": MEMORY,
+    },
+    outputs=(
+        ("STRING", "folder", "The folder holding the depth files"),
+        ("INT", "frame_count", "Frames in the folder"),
+        (VIDEO, "depth_video", "The preview as a VIDEO (needs preview_mp4 on and a ComfyUI with the VIDEO type), e.g. "
+         "a control video for Save Video"),
+    ),
+    output_node=True,
+)
 class DAV_VideoDepthToFiles:
     @classmethod
-    def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "dav_model": MODEL_INPUT,
-                "video": video_combo(),
-                **FRAME_INPUTS,
-                "max_resolution": tip(
-                    "INT", 0, "The longer side the model works at; depth is written at the video's size. "
-                    "0 = the model's own (64 for the bundled model, 960 for Depth Any Video)",
-                    min=0, max=4096, step=64,
-                ),
-                "steps": STEPS,
-                "seed": SEED,
-                "ensemble": ENSEMBLE,
-                "window": WINDOW,
-                "overlap": OVERLAP,
-                "max_keyframes_per_pass": tip("INT", SINGLE_PASS_FRAMES, "Keyframes denoised together per pass (GPU memory)", min=2, max=256),
-                "format": (list(DATA_FORMATS), {"default": "png16", "tooltip": "png16: 16-bit frames; exr: float32 frames; npy: one array"}),
-                "preview_mp4": ("BOOLEAN", {"default": True, "tooltip": "Also write a colour-mapped depth_preview.mp4 beside the frames"}),
-                "filename_prefix": ("STRING", {"default": "dav/shot", "tooltip": "Folder under ComfyUI's output folder"}),
-                "resume": ("BOOLEAN", {"default": True, "tooltip": "Keep frames a cancelled run already wrote and compute only the rest (same settings give identical frames)"}),
-                "chunk_size": CHUNK,
-            },
-            "optional": {
-                "input_video": (VIDEO, {"tooltip": "A VIDEO (core Load Video) to use instead of the video list; "
-                                        "a file is streamed, never held whole. Frame range and stride apply"}),
-                "images": ("IMAGE", {"tooltip": "An image batch to use instead of the video list (with fps)"}),
-                "fps": ("FLOAT", {"default": 24.0, "min": 1.0, "max": 240.0, "step": 0.001,
-                                  "tooltip": "Frame rate of the images input (the preview and the VIDEO output)"}),
-                "colormap": (list(COLORMAPS), {"default": "Spectral", "tooltip": "Colours of the preview and the "
-                             "VIDEO output; gray gives a control video with near = white"}),
-                "memory": MEMORY,
-            },
-        }
-
-    RETURN_TYPES = ("STRING", "INT", VIDEO)
-    RETURN_NAMES = ("folder", "frame_count", "depth_video")
-    OUTPUT_TOOLTIPS = ("The folder holding the depth files", "Frames in the folder",
-                       "The preview as a VIDEO (needs preview_mp4 on and a ComfyUI with the VIDEO type), e.g. "
-                       "a control video for Save Video")
-    FUNCTION = "run"
-    OUTPUT_NODE = True
-    CATEGORY = CATEGORY
-    DESCRIPTION = (
-        "The whole long-video chain file to file (keyframes, interpolation windows, chunked decode), streaming "
-        "frames to disk: for shots too long to hold as image batches. Frames are named by source frame number."
-    )
-
-    @classmethod
-    def VALIDATE_INPUTS(cls, video):
-        return validate_video(video)
+    def VALIDATE_INPUTS(cls, video=None, start_frame=None, end_frame=None, filename_prefix=None, max_resolution=None,
+                        window=None, overlap=None, max_keyframes_per_pass=None, chunk_size=None, input_video=UNSET,
+                        images=UNSET):
+        settings = {"max_resolution": max_resolution, "window": window, "overlap": overlap,
+                    "max_keyframes_per_pass": max_keyframes_per_pass, "chunk_size": chunk_size}
+        clip_given = connected(input_video) or connected(images)  # the video list is not used then
+        return verdict(
+            None if clip_given else video_error(video),
+            declared_error(cls, start_frame=start_frame, end_frame=end_frame, **settings),
+            frames_error(start_frame, end_frame), prefix_error(filename_prefix), settings_error(**settings),
+        )
 
     @classmethod
     def IS_CHANGED(cls, video=None, filename_prefix="dav/shot", **kwargs):
@@ -267,21 +261,19 @@ class DAV_VideoDepthToFiles:
             ensemble=1, window=0, overlap=0, max_keyframes_per_pass=SINGLE_PASS_FRAMES, format="png16",
             preview_mp4=True, filename_prefix="dav/shot", resume=True, chunk_size=16, input_video=None,
             images=None, fps=24.0, colormap="Spectral", memory="auto"):
-        from dav_core.choices import check_choice
-        from dav_core.io.writers import PREVIEW_FILENAME
-        from dav_core.job import PREVIEW_FORMAT, write_depth
-        from dav_core.longvideo.settings import LongVideoSettings
-        from dav_core.longvideo.sources import FileSource
+        from ..dav_core.choices import check_choice
+        from ..dav_core.io.writers import PREVIEW_FILENAME
+        from ..dav_core.job import PREVIEW_FORMAT, OutputSpec, write_depth
+        from ..dav_core.longvideo.sources import FileSource
 
-        formats = [check_choice("format", format, DATA_FORMATS)] + ([PREVIEW_FORMAT] if preview_mp4 else [])
+        formats = (check_choice("format", format, DATA_FORMATS),) + ((PREVIEW_FORMAT,) if preview_mp4 else ())
         check_choice("colormap", colormap, COLORMAPS)
         try:
-            settings = LongVideoSettings(
+            settings = long_video_settings(
                 steps=steps, seed=seed, ensemble=ensemble, max_resolution=max_resolution,
                 chunk_size=chunk_size, window=window, overlap=overlap,
-                max_keyframes_per_pass=max_keyframes_per_pass,
+                max_keyframes_per_pass=max_keyframes_per_pass, memory=memory,
             )
-            settings.for_model(dav_model.model).plan(1)
         except ValueError as error:
             raise ValueError(f"DAV Video Depth To Files settings: {error}") from None
         stop = frame_stop(start_frame, end_frame)
@@ -293,12 +285,11 @@ class DAV_VideoDepthToFiles:
             what = video
         if not source.num_frames:
             raise ValueError(f"{what} has no frames in the selected range (start_frame {start_frame})")
-        folder = _comfy.output_folder(filename_prefix)
+        output = OutputSpec(_comfy.output_folder(filename_prefix), formats, colormap, resume, overwrite=not resume)
+        folder = output.folder
         with dav_model.use() as model:
-            result = write_depth(model, source, settings, folder, formats, colormap=colormap, resume=resume,
-                                 overwrite=not resume, hooks=_comfy.hooks(),
-                                 names=("filename_prefix", "resume", "resume off"), memory=memory,
-                                 free_bytes=_comfy.free_memory(model.device), memory_name="memory")
+            result = write_depth(model, source, settings, output, hooks=_comfy.hooks(), names=FILES_NAMES,
+                                 free_bytes=_comfy.free_memory(model.device))
         count = result.num_frames
         ui = {"text": [f"{count} {format} frames in {folder}"]}
         depth_video = None
@@ -309,13 +300,4 @@ class DAV_VideoDepthToFiles:
         return {"ui": ui, "result": (str(folder), count, depth_video)}
 
 
-NODE_CLASS_MAPPINGS = {
-    "DAV_LoadVideo": DAV_LoadVideo,
-    "DAV_SaveDepth": DAV_SaveDepth,
-    "DAV_VideoDepthToFiles": DAV_VideoDepthToFiles,
-}
-NODE_DISPLAY_NAME_MAPPINGS = {
-    "DAV_LoadVideo": "DAV Load Video",
-    "DAV_SaveDepth": "DAV Save Depth",
-    "DAV_VideoDepthToFiles": "DAV Video Depth To Files",
-}
+NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS = mappings(DAV_LoadVideo, DAV_SaveDepth, DAV_VideoDepthToFiles)

@@ -5,17 +5,18 @@ from __future__ import annotations
 from contextlib import contextmanager
 from pathlib import Path
 
-from dav_core.choices import PRECISIONS, check_choice
-
+from ..dav_core.choices import PRECISIONS, check_choice
 from . import _comfy
-from ._comfy import CATEGORY, log
+from ._comfy import log
+from .declare import mappings, node
+from .widgets import choice
 
 BUNDLED_NAME = "dav_tiny.safetensors (bundled)"
 DOWNLOAD_CHOICE = "download: hhyangcs/depth-any-video"  # dav_core.models.download.DEFAULT_REPO
 
 
 def _bundled_path() -> Path:
-    from dav_core.models.default import BUNDLED_MODEL
+    from ..dav_core.models.default import BUNDLED_MODEL
 
     return BUNDLED_MODEL
 
@@ -54,7 +55,7 @@ def _published_folder() -> str:
 def download_published() -> Path:
     """The published model: an existing copy in a model folder, else downloaded into the first one
     (ComfyUI's progress bar on the node; Cancel stops it and the next run resumes)."""
-    from dav_core.models.download import download_model, is_model_folder
+    from ..dav_core.models.download import download_model, is_model_folder
 
     dirs = _comfy.model_dirs()
     for base in dirs:
@@ -158,37 +159,27 @@ class DAVHandle:
             self.model.to(_comfy.offload_device())
 
 
+def _checkpoint_input():
+    return (list_checkpoints(), {
+        "tooltip": "Depth Any Video checkpoint: a folder (unet/, vae/, unet_interp/, scheduler/) "
+        "or a .safetensors bundle in models/depth_any_video, or the model bundled with the pack; "
+        f"'{DOWNLOAD_CHOICE}' downloads the published model into models/depth_any_video first"
+    })
+
+
+@node(
+    "LoadDAVModel", "Load Depth Any Video Model", "load",
+    "Loads a Depth Any Video checkpoint; ComfyUI moves it to the GPU when used and offloads it when memory is needed.",
+    required={
+        "checkpoint": _checkpoint_input,
+        "precision": choice(
+            PRECISIONS, "auto",
+            "Weight precision: auto = fp16 on CUDA; bf16 on CPUs with native bf16 for the full-size model; else fp32",
+        ),
+    },
+    outputs=(("DAV_MODEL", "dav_model", "The loaded Depth Any Video model (depth UNet, interpolation UNet and VAE)"),),
+)
 class LoadDAVModel:
-    @classmethod
-    def INPUT_TYPES(cls):
-        names = list_checkpoints()
-        return {
-            "required": {
-                "checkpoint": (
-                    names,
-                    {
-                        "tooltip": "Depth Any Video checkpoint: a folder (unet/, vae/, unet_interp/, scheduler/) "
-                        "or a .safetensors bundle in models/depth_any_video, or the model bundled with the pack; "
-                        f"'{DOWNLOAD_CHOICE}' downloads the published model into models/depth_any_video first"
-                    },
-                ),
-                "precision": (
-                    list(PRECISIONS),
-                    {
-                        "default": "auto",
-                        "tooltip": "Weight precision: auto = fp16 on CUDA; bf16 on CPUs with native bf16 for the full-size model; else fp32",
-                    },
-                ),
-            }
-        }
-
-    RETURN_TYPES = ("DAV_MODEL",)
-    RETURN_NAMES = ("dav_model",)
-    OUTPUT_TOOLTIPS = ("The loaded Depth Any Video model (depth UNet, interpolation UNet and VAE)",)
-    FUNCTION = "load"
-    CATEGORY = CATEGORY
-    DESCRIPTION = "Loads a Depth Any Video checkpoint; ComfyUI moves it to the GPU when used and offloads it when memory is needed."
-
     @classmethod
     def VALIDATE_INPUTS(cls, checkpoint):
         """Replaces ComfyUI's 'value not in list' with what to do about a missing checkpoint."""
@@ -201,7 +192,7 @@ class LoadDAVModel:
         return True
 
     def load(self, checkpoint: str, precision: str = "auto"):
-        from dav_core.models.loading import load_dav
+        from ..dav_core.models.loading import load_dav
 
         check_choice("precision", precision, PRECISIONS)
         path = download_published() if checkpoint == DOWNLOAD_CHOICE else resolve_checkpoint(checkpoint)
@@ -211,5 +202,4 @@ class LoadDAVModel:
         return (DAVHandle(model, checkpoint, precision),)
 
 
-NODE_CLASS_MAPPINGS = {"LoadDAVModel": LoadDAVModel}
-NODE_DISPLAY_NAME_MAPPINGS = {"LoadDAVModel": "Load Depth Any Video Model"}
+NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS = mappings(LoadDAVModel)

@@ -7,8 +7,8 @@ import os
 
 import torch
 
-from dav_core.memory.budget import MEMORY_CHOICES
-
+from ..dav_core.choices import MEMORY_CHOICES
+from ..dav_core.settings import DEFAULTS
 from . import _comfy
 
 
@@ -22,23 +22,49 @@ def choice(options, default: str, tooltip: str):
     return (list(options), {"default": default, "tooltip": tooltip})
 
 
+def setting(field: str, tooltip: str, **options):
+    """A widget for a field of the run's settings: its default is the library's (one place for every front
+    end); ``options``: the widget's limits."""
+    default = getattr(DEFAULTS, field)
+    if isinstance(default, str):
+        return (list(options.pop("choices")), {"default": default, "tooltip": tooltip, **options})
+    return tip("INT", default, tooltip, **options)
+
+
 MODEL_INPUT = ("DAV_MODEL", {"tooltip": "The model from Load Depth Any Video Model"})
-STEPS = tip("INT", 3, "Flow-matching Euler steps; 3 is the paper's default, more is slower and rarely better", min=1, max=50)
-SEED = tip("INT", 0, "Noise seed; the same seed gives the same depth", min=0, max=0xFFFFFFFFFFFFFFFF)
-ENSEMBLE = tip("INT", 1, "Samples combined by an aligned median; more is steadier and proportionally slower", min=1, max=32)
-CHUNK = tip("INT", 16, "Frames per VAE call; lower it if you run out of memory", min=1, max=256)
-MEMORY = choice(
-    MEMORY_CHOICES, "auto", "Memory to fit the run in: auto = what the device has free now; a size = that much "
+DEPTH_MASK = ("MASK", {"tooltip": "Depth or disparity in 0..1 from Decode Depth"})
+LATENTS_INPUT = ("DAV_LATENTS", {"tooltip": "From Video To Latent (same model)"})
+STEPS = setting("steps", "Flow-matching Euler steps; 3 is the paper's default, more is slower and rarely better", min=1, max=50)
+SEED = setting("seed", "Noise seed; the same seed gives the same depth", min=0, max=0xFFFFFFFFFFFFFFFF)
+ENSEMBLE = setting("ensemble", "Samples combined by an aligned median; more is steadier and proportionally slower", min=1, max=32)
+DEPTH_INPUTS = {"steps": STEPS, "seed": SEED, "ensemble": ENSEMBLE}
+CHUNK = setting("chunk_size", "Frames per VAE call; lower it if you run out of memory", min=1, max=256)
+MEMORY = setting(
+    "memory", "Memory to fit the run in: auto = what the device has free now; a size = that much "
     "(weights included); off = the sizes as set. It only ever lowers chunk_size, the window batch and the "
-    "keyframes per pass, to what is estimated to fit",
+    "keyframes per pass, to what is estimated to fit", choices=MEMORY_CHOICES,
 )
-MODEL_RESOLUTION = tip(
-    "INT", 0, "The longer side the model works at (frames are downscaled, never cropped; depth comes back at "
+
+# Limits of the inputs several nodes share, declared once (ComfyUI refuses values outside them at /prompt).
+RESOLUTION_LIMITS = {"min": 0, "max": 8192, "step": 64}
+WINDOW_LIMITS = {"min": 0, "max": 64}
+OVERLAP_LIMITS = {"min": 0, "max": WINDOW_LIMITS["max"] - 3}
+KEYFRAMES_PER_PASS = {"min": 2, "max": 256}
+FPS_LIMITS = {"min": 1.0, "max": 240.0, "step": 0.001}
+
+
+def resolution(tooltip: str):
+    """A max_resolution widget (0 = no limit or the model's own, as the tooltip says)."""
+    return setting("max_resolution", tooltip, **RESOLUTION_LIMITS)
+
+
+MODEL_RESOLUTION = resolution(
+    "The longer side the model works at (frames are downscaled, never cropped; depth comes back at "
     "the input size). 0 = the model's own (64 for the bundled model, 960 for Depth Any Video). Lower = faster, "
-    "less detail", min=0, max=4096, step=64,
+    "less detail",
 )
-WINDOW = tip("INT", 0, "Frames per interpolation window including both keyframes (keyframes are window-1 frames apart); 0 = the model's own: 16 for the published model, 8 for the bundled one", min=0, max=64)
-OVERLAP = tip("INT", 0, "Frames shared by neighbouring windows (blended); 0 = windows meet at keyframes. At most window-3", min=0, max=61)
+WINDOW = setting("window", "Frames per interpolation window including both keyframes (keyframes are window-1 frames apart); 0 = the model's own: 16 for the published model, 8 for the bundled one", **WINDOW_LIMITS)
+OVERLAP = setting("overlap", "Frames shared by neighbouring windows (blended); 0 = windows meet at keyframes. At most window-3", **OVERLAP_LIMITS)
 FRAME_INPUTS = {
     "start_frame": tip("INT", 0, "First source frame to use (0 = the first frame of the file)", min=0, max=10**7),
     "end_frame": tip("INT", 0, "Source frame to stop before (exclusive); 0 = to the end of the file", min=0, max=10**7),
@@ -66,15 +92,6 @@ def video_combo(upload: bool = False):
 def file_hash(path) -> str:
     stat = os.stat(path)
     return hashlib.sha256(f"{path}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
-
-
-def validate_video(video):
-    """ComfyUI's input check for the video combos: a readable file, or a message saying what to do."""
-    try:
-        _comfy.resolve_input_video(video)
-    except (OSError, ValueError) as error:
-        return str(error)
-    return True
 
 
 def check_mask(depth, what: str = "depth") -> torch.Tensor:

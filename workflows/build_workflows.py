@@ -1,6 +1,6 @@
 """Writes the example workflows in both ComfyUI formats from one description.
 
-    PYTHONPATH=. python workflows/build_workflows.py
+    python workflows/build_workflows.py
 
 UI format (``workflows/*.json``: what artists drag onto the canvas) and API format
 (``workflows/api/*.json``: what POST /prompt takes). Widget values are laid out in each node's
@@ -9,12 +9,14 @@ INPUT_TYPES order, as the ComfyUI frontend does; tests/test_nodes_workflows.py c
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.append(str(HERE.parent))
+PACK_NAME = "depth_any_video_pack"
 
 # Core ComfyUI nodes the workflows use (their INPUT_TYPES, as in ComfyUI's nodes.py).
 CORE_NODES = {
@@ -56,13 +58,24 @@ VIDEO_PREVIEW_WIDTH = 560
 VIEW_LEFT, VIEW_TOP, VIEW_WIDTH, VIEW_HEIGHT = 70, 100, 1780, 880
 
 
+@functools.cache
+def pack():
+    """The node pack, loaded from the folder above as ComfyUI loads a custom node (a package)."""
+    if PACK_NAME in sys.modules:
+        return sys.modules[PACK_NAME]
+    root = HERE.parent
+    spec = importlib.util.spec_from_file_location(PACK_NAME, root / "__init__.py", submodule_search_locations=[str(root)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[PACK_NAME] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def node_spec(node_type: str) -> dict:
     """Ordered inputs [(name, type or combo list)] and outputs [(name, type)] of a node."""
     if node_type in CORE_NODES:
         return CORE_NODES[node_type]
-    from nodes import NODE_CLASS_MAPPINGS
-
-    cls = NODE_CLASS_MAPPINGS[node_type]
+    cls = pack().NODE_CLASS_MAPPINGS[node_type]
     spec = cls.INPUT_TYPES()
     declared = [(n, s) for section in ("required", "optional") for n, s in spec.get(section, {}).items()]
     uploads = {n for n, s in declared if len(s) > 1 and any(s[1].get(key) for key in UPLOAD_OPTIONS)}
@@ -278,8 +291,7 @@ class Graph:
         }
 
     def api(self) -> dict:
-        from nodes import NODE_DISPLAY_NAME_MAPPINGS
-
+        display_names = pack().NODE_DISPLAY_NAME_MAPPINGS
         prompt = {}
         for node in self.nodes:
             spec = node_spec(node["type"])
@@ -290,7 +302,7 @@ class Graph:
                 elif name in node["links"]:
                     src, slot = node["links"][name]
                     inputs[name] = [str(src), slot]
-            title = node["title"] or NODE_DISPLAY_NAME_MAPPINGS.get(node["type"]) or CORE_NODES.get(
+            title = node["title"] or display_names.get(node["type"]) or CORE_NODES.get(
                 node["type"], {}).get("display", node["type"])
             prompt[str(node["id"])] = {"inputs": inputs, "class_type": node["type"], "_meta": {"title": title}}
         return prompt

@@ -1,4 +1,5 @@
-"""Shared fixtures: the official reference outputs and the tiny official-architecture models."""
+"""Shared fixtures: the official reference outputs, the tiny official-architecture models, clips and renderers,
+and stand-ins for ComfyUI's modules."""
 
 from __future__ import annotations
 
@@ -11,17 +12,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-REPO = Path(__file__).resolve().parents[1]
-REFERENCE = Path(os.environ.get("DAV_REFERENCE_DIR", REPO.parent / "shared" / "reference" / "dav_official"))
-
-
-def _require_reference() -> Path:
-    if not (REFERENCE / "tiny_dav").is_dir():
-        message = f"official reference outputs not found at {REFERENCE} (set DAV_REFERENCE_DIR)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return REFERENCE
+from tests import helpers
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -43,13 +34,13 @@ def single_thread():
 
 
 @pytest.fixture(scope="session")
-def reference_dir() -> Path:
-    return _require_reference()
+def tiny_dav_dir() -> Path:
+    return helpers.tiny_dav_dir()
 
 
 @pytest.fixture(scope="session")
-def tiny_dav_dir(reference_dir) -> Path:
-    return reference_dir / "tiny_dav"
+def reference_dir(tiny_dav_dir) -> Path:
+    return tiny_dav_dir.parent
 
 
 @pytest.fixture(scope="session")
@@ -59,9 +50,31 @@ def parity(reference_dir) -> dict[str, torch.Tensor]:
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_dav_dir):
-    from dav_core.models.loading import load_dav
+    return helpers.tiny_model()
 
-    return load_dav(tiny_dav_dir)
+
+@pytest.fixture(scope="module")
+def clip(request, tmp_path_factory) -> Path:
+    """The benchmark's clip as an mp4 (64x64): ``CLIP_FRAMES`` frames where the module sets it, else 12."""
+    frames = getattr(request.module, "CLIP_FRAMES", 12)
+    return helpers.write_test_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", frames)
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    """The synthetic engine's renderer: GL where possible, else the ray caster."""
+    from dav_core.synthetic import create_renderer
+
+    r = create_renderer("auto")
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def raycaster():
+    from dav_core.synthetic.raycast import RaycastRenderer
+
+    return RaycastRenderer()
 
 
 # --------------------------------------------------------------------------- ComfyUI stand-ins
@@ -147,6 +160,5 @@ def comfy(monkeypatch, tmp_path):
 
 @pytest.fixture(scope="module")
 def handle(tiny_model):
-    from nodes.model import DAVHandle
-
-    return DAVHandle(tiny_model, "tiny_dav", "fp32")
+    """The tiny model as the model node outputs it."""
+    return helpers.load_pack().nodes.model.DAVHandle(tiny_model, "tiny_dav", "fp32")

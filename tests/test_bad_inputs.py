@@ -19,57 +19,22 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
+from types import SimpleNamespace
 
-import av
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+from tests.helpers import REPO, node_classes, tiny_model, write_image, write_mp4, write_plate, write_video
+
 pytestmark = pytest.mark.usefixtures("single_thread")
 
-REPO = Path(__file__).resolve().parents[1]
 FAST = ["--steps", "1", "--max-resolution", "64", "--no-progress"]
 
 
 # --------------------------------------------------------------------------- inputs the cases make
-
-
-def write_video(path: Path, count: int = 6, size=(48, 64), fps=12, codec="libx264", pts=None) -> Path:
-    """A clip whose frames differ (a bar moving over a gradient); ``pts`` gives irregular timestamps."""
-    height, width = size
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1000))
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for i in range(count):
-            img = np.tile(np.linspace(0, 200, width, dtype=np.uint8)[None, :, None], (height, 1, 3))
-            img[:, (i * 5) % width : (i * 5) % width + 6] = 255
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
-            if pts is not None:
-                frame.pts, frame.time_base = pts[i], Fraction(1, int(fps))
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
-
-
-def write_image(path: Path, array: np.ndarray, mode: str | None = None) -> Path:
-    image = Image.fromarray(array)
-    image = image.convert(mode) if mode else image
-    image.save(path)
-    return path
-
-
-def empty_avi(path: Path) -> Path:
-    container = av.open(str(path), mode="w")
-    stream = container.add_stream("mpeg4", rate=24)
-    stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
-    container.start_encoding()
-    container.close()
-    return path
 
 
 def model_copy(tiny: Path, target: Path, mutate: Callable[[Path], None] | None = None) -> Path:
@@ -157,11 +122,7 @@ def nothing_written(work: Path) -> None:
 
 
 def _folder(work: Path, images: dict[str, np.ndarray]) -> Path:
-    folder = work / "frames"
-    folder.mkdir()
-    for name, array in images.items():
-        write_image(folder / name, array)
-    return folder
+    return write_plate(work / "frames", images)
 
 
 GRAD = np.tile(np.linspace(0, 255, 40, dtype=np.uint8)[None, :, None], (30, 1, 3))
@@ -174,7 +135,7 @@ CLI_CASES = [
     Cli("input-not-a-video", lambda w, m: depth(_text(w / "t.mp4"), w, m), 2, r"cannot read video .*t\.mp4"),
     Cli("input-truncated", lambda w, m: depth(_truncated_clip(w), w, m), 2, r"clip\.mp4.*(truncated|ended|cannot)",
         check=nothing_written),
-    Cli("input-zero-frames", lambda w, m: depth(empty_avi(w / "z.avi"), w, m), 2, r"z\.avi has no frames"),
+    Cli("input-zero-frames", lambda w, m: depth(write_mp4(w / "z.avi", np.zeros((0, 32, 32, 3), np.uint8), codec="mpeg4"), w, m), 2, r"z\.avi has no frames"),
     Cli("input-extension", lambda w, m: depth(_text(w / "c.xyz"), w, m), 2, r"unsupported input extension '\.xyz'.*allowed"),
     Cli("input-empty-folder", lambda w, m: depth(_mkdir(w / "frames"), w, m), 2, r"no image frames .*frames"),
     Cli("input-folder-non-image", lambda w, m: depth(_folder_with_bad_png(w), w, m), 2, r"cannot read image .*b\.png"),
@@ -303,9 +264,7 @@ def _large_jpeg(work: Path) -> Path:
 
 
 def _png16(work: Path) -> Path:
-    path = work / "d.png"
-    Image.fromarray(np.tile(np.linspace(0, 65535, 40).astype(np.uint16)[None], (30, 1))).save(path)
-    return path
+    return write_image(work / "d.png", np.tile(np.linspace(0, 65535, 40).astype(np.uint16)[None], (30, 1)))
 
 
 def _vfr(work: Path) -> Path:
@@ -328,7 +287,7 @@ def _env(extra: dict) -> dict:
     return env
 
 
-def run_dav(args: list, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_dav_process(args: list, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "dav_core.cli", "depth", *map(str, args)], cwd=REPO,
                           env=_env(env or {}), capture_output=True, text=True, timeout=timeout)
 
@@ -346,7 +305,7 @@ def cli_results(tmp_path_factory, tiny_dav_dir) -> dict:
         except Exception as error:  # a broken case setup must show as that case's failure
             return case.id, (None, f"setup failed: {error!r}", 0.0, work)
         start = time.perf_counter()
-        done = run_dav(args, case.env)
+        done = run_dav_process(args, case.env)
         return case.id, (done.returncode, done.stderr, time.perf_counter() - start, work)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -358,6 +317,7 @@ def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.strip() and not re.match(r"^(INFO|WARNING|DEBUG) ", line)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CLI_CASES, ids=lambda c: c.id)
 def test_cli(case: Cli, cli_results):
     code, stderr, seconds, work = cli_results[case.id]
@@ -389,7 +349,7 @@ def long_clip(tmp_path_factory) -> Path:
 def reference(tmp_path_factory, long_clip, tiny_dav_dir) -> dict[str, bytes]:
     """The uninterrupted run's PNG bytes, by file name."""
     work = tmp_path_factory.mktemp("reference")
-    done = run_dav(depth(long_clip, work, tiny_dav_dir, "--format", "png16", "--window-batch", "1"))
+    done = run_dav_process(depth(long_clip, work, tiny_dav_dir, "--format", "png16", "--window-batch", "1"))
     assert done.returncode == 0, done.stderr
     return {p.name: p.read_bytes() for p in sorted((work / "out").glob("depth_*.png"))}
 
@@ -402,6 +362,7 @@ def _wait_for_frames(out: Path, process: subprocess.Popen, count: int, timeout: 
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_signal_mid_run_then_resume_is_identical(sig, tmp_path, long_clip, tiny_dav_dir, reference):
     args = depth(long_clip, tmp_path, tiny_dav_dir, "--format", "png16", "--window-batch", "1")
@@ -416,13 +377,14 @@ def test_signal_mid_run_then_resume_is_identical(sig, tmp_path, long_clip, tiny_
     assert manifest["completed"] is False
     written = {p.name for p in (tmp_path / "out").glob("depth_*.png")}
     assert 0 < len(written) < len(reference)
-    done = run_dav([*args, "--resume"])
+    done = run_dav_process([*args, "--resume"])
     assert done.returncode == 0, done.stderr
     assert {p.name: p.read_bytes() for p in sorted((tmp_path / "out").glob("depth_*.png"))} == reference
     assert json.loads((tmp_path / "out" / "manifest.json").read_text())["completed"] is True
     assert not list((tmp_path / "out").glob(".*.tmp"))
 
 
+@pytest.mark.slow
 def test_disk_full_keeps_whole_frames_and_resume_finishes(tmp_path, long_clip, tiny_dav_dir, reference, monkeypatch, capsys):
     from dav_core.cli import main
     from dav_core.io import writers
@@ -456,6 +418,7 @@ def test_disk_full_keeps_whole_frames_and_resume_finishes(tmp_path, long_clip, t
     assert {p.name: p.read_bytes() for p in sorted(out.glob("depth_*.png"))} == reference
 
 
+@pytest.mark.slow
 def test_second_run_on_the_same_folder_is_refused_while_the_first_runs(tmp_path, long_clip, tiny_dav_dir):
     args = depth(long_clip, tmp_path, tiny_dav_dir, "--format", "png16", "--window-batch", "1", "--steps", "3")
     first = subprocess.Popen([sys.executable, "-m", "dav_core.cli", "depth", *args], cwd=REPO, env=_env({}),
@@ -465,7 +428,7 @@ def test_second_run_on_the_same_folder_is_refused_while_the_first_runs(tmp_path,
         while not (tmp_path / "out" / "manifest.json").is_file():  # the first run holds the folder
             assert first.poll() is None and time.monotonic() < deadline
             time.sleep(0.02)
-        second = run_dav([*args, "--resume"])
+        second = run_dav_process([*args, "--resume"])
         assert first.poll() is None, "the first run ended before the second started: make the clip longer"
         assert second.returncode == 2 and "Traceback" not in second.stderr
         assert re.search(r"--output .*out is in use by another run \(pid \d+\)", second.stderr), second.stderr
@@ -504,9 +467,8 @@ API_CASES = [
 
 def _predict(frames):
     from dav_core.depth import predict_depth_window
-    from dav_core.models.loading import load_dav
 
-    return predict_depth_window(load_dav(REPO.parent / "shared" / "reference" / "dav_official" / "tiny_dav"), frames)
+    return predict_depth_window(tiny_model(), frames)
 
 
 @pytest.mark.parametrize("case", API_CASES, ids=lambda c: c[0])
@@ -520,14 +482,15 @@ def test_python_api(case, tmp_path):
 def test_nan_depth_from_the_model_stops_the_run(tmp_path, tiny_model, monkeypatch):
     """A model that produces NaN (fp16 overflow, broken weights) stops with a clear error, no NaN frames."""
     from dav_core import decoding
-    from dav_core.job import write_depth
-    from dav_core.longvideo.settings import LongVideoSettings
+    from dav_core.job import OutputSpec, write_depth
     from dav_core.longvideo.sources import ArraySource
+    from dav_core.settings import LongVideoSettings
 
     monkeypatch.setattr(decoding, "images_to_disparity", lambda images: images.mean(dim=1) * float("nan"))
     frames = np.random.default_rng(0).random((5, 64, 64, 3), dtype=np.float32)
     with pytest.raises(RuntimeError, match=r"NaN or infinite depth at frames \[0.*fp32"):
-        write_depth(tiny_model, ArraySource(frames), LongVideoSettings(steps=1, max_resolution=64), tmp_path, ("png16",))
+        settings = LongVideoSettings(steps=1, max_resolution=64)
+        write_depth(tiny_model, ArraySource(frames), settings, OutputSpec(tmp_path, ("png16",)))
     assert not list(tmp_path.glob("depth_*.png"))
 
 
@@ -577,22 +540,14 @@ NODE_CASES = _node_cases()
 
 @pytest.mark.parametrize("case", NODE_CASES, ids=lambda c: c[0])
 def test_node(case, comfy, handle, tiny_dav_dir):
-    import nodes.depth
-    import nodes.io
-    import nodes.model
-
     outside = comfy.input.parent / "outside"
     outside.mkdir()
     write_video(outside / "clip.mp4", count=2)
     shutil.copytree(tiny_dav_dir, outside / "tiny_dav")
     (comfy.input / "link").symlink_to(outside)
     (comfy.output / "link").symlink_to(outside)
-    namespace = type("N", (), {})()
-    for module in (nodes.depth, nodes.io, nodes.model):
-        for name, value in vars(module).items():
-            if isinstance(value, type):
-                setattr(namespace, name, value)
-    context = type("C", (), {"handle": handle, "outside": outside})()
+    namespace = SimpleNamespace(**node_classes())
+    context = SimpleNamespace(handle=handle, outside=outside)
     before = sorted(p.relative_to(outside) for p in outside.rglob("*"))
     _, call, error, message = case
     with pytest.raises(error, match=message):

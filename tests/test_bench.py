@@ -17,24 +17,17 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from dav_core.cli import build_parser
 from dav_core.commands import bench
-from dav_core.longvideo.settings import LongVideoSettings
 from dav_core.models.default import BUNDLED_MODEL
 from dav_core.models.loading import load_dav
 from dav_core.models.random_init import FULL_SIZE_CONFIGS, random_model
+from dav_core.settings import LongVideoSettings
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 REPO = Path(__file__).resolve().parents[1]
-FRAMES, SIZE = 12, 64
+CLIP_FRAMES = FRAMES = 12  # the shared ``clip`` fixture's length
 # 12 frames -> keyframe passes of 4 and 3 frames, windows of 3 and 4 frames in several UNet batches
 SETTINGS = LongVideoSettings(steps=1, max_resolution=None, window=4, max_keyframes_per_pass=4, window_batch=3)
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("bench") / "clip.mp4"
-    bench.write_test_video(path, FRAMES, SIZE)
-    return path
 
 
 def _capture(calls: list):
@@ -67,6 +60,7 @@ def _direct_flops(fn, calls: list) -> int:
     return total
 
 
+@pytest.mark.slow
 def test_stage_report_matches_direct_flop_counts(clip, tmp_path):
     model = load_dav(BUNDLED_MODEL)
     calls = {stage: [] for stage in ("encode", "keyframes", "windows", "decode")}
@@ -103,6 +97,7 @@ def test_stage_report_matches_direct_flop_counts(clip, tmp_path):
     assert frac == pytest.approx(expected)
 
 
+@pytest.mark.slow
 def test_child_command_line_of_every_version(clip, tmp_path):
     """`--against` runs an old checkout's child as `--child VIDEO OUTPUT MODEL STEPS`; precision comes
     from the environment."""

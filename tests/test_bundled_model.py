@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from dav_core.commands.evaluate import score_prediction
-from dav_core.longvideo.runner import LongVideoSettings, stream_depth
 from dav_core.models.default import BUNDLED_MODEL, default_model_path
 from dav_core.models.loading import load_dav
+from dav_core.stages import LongVideoSettings, stream_depth
 from dav_core.synthetic import generate_clip
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -42,6 +42,7 @@ def test_bundled_model_has_both_unets_and_the_vae(bundled):
     assert all(torch.isfinite(p).all() for p in params)
 
 
+@pytest.mark.slow
 def test_bundled_model_predicts_depth_on_unseen_clips(bundled):
     """Long-video depth (keyframes + interpolation) on clips never used in training, scored with the
     video protocol (one scale/shift per clip)."""

@@ -33,9 +33,23 @@ CLIP = {"frames": 12, "height": 64, "width": 96, "fps": 12}
 START_TIMEOUT_S = 240
 RUN_TIMEOUT_S = 600
 SETUP = "tests/comfy_engine/setup_venv.sh"
+pytestmark = pytest.mark.slow  # a ComfyUI server start of its own (a minute or more on two cores)
 
 
 CURRENT_COMFYUI = os.environ.get("DAV_COMFYUI_ROOT")
+
+
+def _node_ids() -> set[str]:
+    """The pack's node ids, from the pack loaded as ComfyUI loads it (a package named after its folder)."""
+    import importlib.util
+
+    name = "dav_engine_test_pack"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, REPO / "__init__.py", submodule_search_locations=[str(REPO)])
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return set(sys.modules[name].NODE_CLASS_MAPPINGS)
 
 
 def _python() -> Path:
@@ -140,14 +154,13 @@ def server(tmp_path_factory, tiny_dav_dir):
 
 
 def test_pack_imports_and_every_node_is_listed(server):
-    from nodes import NODE_CLASS_MAPPINGS
-
+    node_ids = _node_ids()
     log = server["log"].read_text()
     assert "IMPORT FAILED" not in log, log[-4000:]
     info = _request(server["port"], "/object_info")
-    missing = set(NODE_CLASS_MAPPINGS) - set(info)
+    missing = node_ids - set(info)
     assert not missing, f"nodes missing from /object_info: {sorted(missing)}\n{log[-4000:]}"
-    for node_id in NODE_CLASS_MAPPINGS:
+    for node_id in node_ids:
         assert info[node_id]["category"] == "DepthAnyVideo"
     checkpoints = info["LoadDAVModel"]["input"]["required"]["checkpoint"][0]
     assert checkpoints[0] == "dav_tiny.safetensors (bundled)" and "tiny_dav" in checkpoints
@@ -166,12 +179,11 @@ def test_ui_workflows_convert_against_the_servers_node_definitions(server):
         assert node_type in info, f"{node_type} is not a node of this ComfyUI"
         return info[node_type]["input"], info[node_type]["output"]
 
-    from nodes import NODE_CLASS_MAPPINGS
-
+    node_ids = _node_ids()
     checked = []
     for path in sorted((REPO / "workflows").glob("*.json")):
         ui = json.loads(path.read_text())
-        core = {n["type"] for n in ui["nodes"]} - set(NODE_CLASS_MAPPINGS) - checks.FRONTEND_ONLY
+        core = {n["type"] for n in ui["nodes"]} - node_ids - checks.FRONTEND_ONLY
         if core - set(info):  # e.g. core Load Video in a ComfyUI older than the VIDEO type
             print(f"{path.name}: not checked here, this ComfyUI lacks {sorted(core - set(info))}")
             continue
@@ -194,6 +206,150 @@ def test_bad_inputs_are_refused_with_what_to_change(server):
     body = refused.value.read().decode()
     assert refused.value.code == 400
     assert "models/depth_any_video" in body and "input folder" in body, body[-2000:]
+
+
+def _refused(server, prompt) -> dict:
+    """POST /prompt must answer 400 before anything runs; returns the node_errors."""
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        _request(server["port"], "/prompt", {"prompt": prompt, "client_id": "dav-engine-test"})
+    assert refused.value.code == 400
+    return json.loads(refused.value.read().decode())["node_errors"]
+
+
+def _depth_chain(node_type: str) -> dict:
+    """long_video_depth without its file-to-file group: every output hangs on the in-memory chain. ComfyUI
+    of March 2024 validates only nodes reached through required inputs: DAV Load Video (an optional input of
+    Video To Latent) gets a Preview Image of its own."""
+    prompt = _workflow("long_video_depth")
+    if node_type == "DAV_LoadVideo":
+        loader = next(k for k, v in prompt.items() if v["class_type"] == node_type)
+        return {loader: prompt[loader], "99": {"inputs": {"images": [loader, 0]}, "class_type": "PreviewImage"}}
+    return {k: v for k, v in prompt.items() if v["class_type"] != "DAV_VideoDepthToFiles"}
+
+
+def _file_to_file(**inputs) -> dict:
+    """Load model -> DAV Video Depth To Files, the first 4 frames of the clip, with ``inputs`` changed."""
+    files = next(v for v in _workflow("long_video_depth").values() if v["class_type"] == "DAV_VideoDepthToFiles")
+    files["inputs"].update({"end_frame": 4, "steps": 1, "window": 4, "max_keyframes_per_pass": 3, **inputs})
+    model = {"inputs": {"checkpoint": "dav_tiny.safetensors (bundled)", "precision": "auto"}, "class_type": "LoadDAVModel"}
+    return {"1": model, "2": {**files, "inputs": {**files["inputs"], "dav_model": ["1", 0]}}}
+
+
+def _save_depth(value: float = 0.5, **inputs) -> dict:
+    """A solid mask (clip-sized, one frame) -> DAV Save Depth; ``value`` differs per run so none is cached."""
+    mask = {"inputs": {"value": value, "width": CLIP["width"], "height": CLIP["height"]}, "class_type": "SolidMask"}
+    save = {"inputs": {"depth": ["1", 0], "format": "png16", "filename_prefix": "dav/depth", "values": "disparity",
+                       "colormap": "Spectral", "fps": 24.0, "overwrite": True, **inputs}, "class_type": "DAV_SaveDepth"}
+    return {"1": mask, "2": save}
+
+
+LATE_CHECKS = [  # (what, node class, change): each used to pass POST /prompt and fail only when the node ran
+    ("prefix outside output", "DAV_VideoDepthToFiles", {"filename_prefix": "../outside"}),
+    ("empty prefix", "DAV_VideoDepthToFiles", {"filename_prefix": "  "}),
+    ("window 2", "DAV_VideoDepthToFiles", {"window": 2}),
+    ("overlap above window - 3", "DAV_VideoDepthToFiles", {"window": 6, "overlap": 4}),
+    ("max_resolution 32", "DAV_VideoDepthToFiles", {"max_resolution": 32}),
+    ("video null", "DAV_VideoDepthToFiles", {"video": None}),
+    ("end before start", "DAV_VideoDepthToFiles", {"start_frame": 6, "end_frame": 4}),
+    ("prefix outside output", "DAV_SaveDepth", {"filename_prefix": "../../outside"}),
+    ("empty prefix", "DAV_SaveDepth", {"filename_prefix": ""}),
+    ("window 1", "KeyframeDepth", {"window": 1}),
+    ("overlap above window - 3", "KeyframeDepth", {"window": 5, "overlap": 3}),
+    ("max_resolution 63", "VideoToLatent", {"max_resolution": 63}),
+    ("video null", "DAV_LoadVideo", {"video": None}),
+]
+
+
+@pytest.mark.parametrize(("what", "node_type", "change"), LATE_CHECKS, ids=[f"{n}:{w}" for w, n, _ in LATE_CHECKS])
+def test_checks_that_need_no_model_refuse_the_prompt(server, what, node_type, change):
+    if node_type == "DAV_VideoDepthToFiles":
+        prompt = _file_to_file(**change)
+    elif node_type == "DAV_SaveDepth":
+        prompt = _save_depth(**change)
+    else:
+        prompt = _depth_chain(node_type)
+    node_id = next(k for k, v in prompt.items() if v["class_type"] == node_type)
+    prompt[node_id]["inputs"].update(change)
+    errors = _refused(server, prompt)
+    assert node_id in errors and errors[node_id]["class_type"] == node_type, errors
+    reasons = errors[node_id]["errors"]
+    assert all(r["type"] == "custom_validation_failed" for r in reasons), reasons
+
+
+# --------------------------------------------------------------------------- one output-folder contract
+# Both writers on one folder, in either order, resumed or overwritten: a folder never mixes two runs (a
+# resumed run refuses a folder whose job identity is missing or another; an overwrite leaves only the new
+# run in the manifest and the folder).
+
+
+def _outcome(server, prompt) -> tuple[str, str]:
+    """(status_str, messages) of a prompt that passed validation, whether it succeeded or not."""
+    status = _wait(server, _submit(server, prompt))
+    return status.get("status_str"), json.dumps(status.get("messages", []))
+
+
+def _contract_folder(server, name: str) -> tuple[str, Path]:
+    prefix = f"dav/contract/{name}"
+    return prefix, server["comfy"] / "output" / prefix
+
+
+def _assert_only_new_run(folder: Path, seed: int | None) -> None:
+    """The manifest and the folder hold the last run only (``seed``: that run's job, None: a Save Depth run,
+    whose job is the saved batch)."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    if seed is None:
+        assert set(manifest.get("job", {}).get("input", {})) == {"depth_batch", "frames"}, manifest.get("job")
+    else:
+        assert manifest.get("job", {}).get("settings", {}).get("seed") == seed, manifest.get("job")
+    stale = {name for name, entry in manifest["outputs"].items() if name != "png16" and entry.get("completed")}
+    assert not stale, f"outputs of the earlier run still marked complete: {sorted(stale)}"
+    assert not (folder / "depth_preview.mp4").exists(), "the earlier run's preview is still in the folder"
+    assert manifest["completed"] is True
+
+
+def test_resumed_file_run_refuses_a_folder_without_its_job(server):
+    prefix, folder = _contract_folder(server, "save_then_resume")
+    assert _outcome(server, _save_depth(0.25, filename_prefix=prefix))[0] == "success"
+    before = {p.name: p.read_bytes() for p in folder.glob("depth_*.png")}
+    status, messages = _outcome(server, _file_to_file(filename_prefix=prefix, resume=True))
+    assert status == "error" and "resume" in messages, messages[-2000:]
+    assert {p.name: p.read_bytes() for p in folder.glob("depth_*.png")} == before
+
+
+def test_file_runs_on_one_folder_resume_only_their_own_job_and_overwrite_cleanly(server):
+    import shutil as sh
+
+    prefix, folder = _contract_folder(server, "files_first")
+    assert _outcome(server, _file_to_file(filename_prefix=prefix, resume=True, seed=0))[0] == "success"
+    copies = {}
+    for name in ("files_resume", "files_overwrite", "save_overwrite"):
+        copies[name] = _contract_folder(server, name)
+        sh.copytree(folder, copies[name][1])
+    # resumed with another job identity (another seed): refused, frames untouched
+    prefix_r, folder_r = copies["files_resume"]
+    status, messages = _outcome(server, _file_to_file(filename_prefix=prefix_r, resume=True, seed=1))
+    assert status == "error" and "seed" in messages, messages[-2000:]
+    # overwritten by a run without the preview: only the new job, no stale preview
+    prefix_o, folder_o = copies["files_overwrite"]
+    run = _file_to_file(filename_prefix=prefix_o, resume=False, seed=1, preview_mp4=False)
+    assert _outcome(server, run)[0] == "success"
+    _assert_only_new_run(folder_o, seed=1)
+    # overwritten by Save Depth: no job block, no stale preview
+    prefix_s, folder_s = copies["save_overwrite"]
+    assert _outcome(server, _save_depth(0.75, filename_prefix=prefix_s, overwrite=True))[0] == "success"
+    _assert_only_new_run(folder_s, seed=None)
+
+
+def test_save_depth_folder_overwritten_by_either_writer_keeps_only_the_new_run(server):
+    prefix, folder = _contract_folder(server, "save_mp4_then_save")
+    assert _outcome(server, _save_depth(0.3, format="mp4", filename_prefix=prefix))[0] == "success"
+    assert _outcome(server, _save_depth(0.6, filename_prefix=prefix, overwrite=True))[0] == "success"
+    _assert_only_new_run(folder, seed=None)
+    prefix, folder = _contract_folder(server, "save_mp4_then_files")
+    assert _outcome(server, _save_depth(0.4, format="mp4", filename_prefix=prefix))[0] == "success"
+    run = _file_to_file(filename_prefix=prefix, resume=False, seed=2, preview_mp4=False)
+    assert _outcome(server, run)[0] == "success"
+    _assert_only_new_run(folder, seed=2)
 
 
 def _run(server, prompt) -> dict:

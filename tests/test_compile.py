@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from dav_core.longvideo.runner import LongVideoSettings, stream_depth
 from dav_core.models.default import BUNDLED_MODEL
 from dav_core.models.loading import load_dav
+from dav_core.stages import LongVideoSettings, stream_depth
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -26,6 +26,7 @@ def _depth(model, frames):
     return np.stack([f.disparity for f in stream_depth(model, frames, settings)])
 
 
+@pytest.mark.slow
 def test_every_stage_compiles_and_matches_eager():
     """Every stage of a long video (keyframe passes, windows, encode, decode with its float32 output
     convolutions) goes through TorchDynamo; ``aot_eager`` runs the captured graphs without code
@@ -37,6 +38,7 @@ def test_every_stage_compiles_and_matches_eager():
     np.testing.assert_allclose(compiled, eager, atol=1e-4, rtol=0)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAS_COMPILER, reason="TorchInductor needs a C++ compiler and the Python headers on the CPU")
 def test_inductor_unet_matches_eager():
     """The generated kernels (TorchInductor, what --compile uses) on the reference UNet input."""

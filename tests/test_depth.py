@@ -7,15 +7,13 @@ import pytest
 import torch
 from diffusers import FlowMatchEulerDiscreteScheduler
 
-from dav_core.depth import DepthSettings, predict_depth_window
+from dav_core.depth import predict_depth_window
 from dav_core.ensemble import ensemble_disparity
 from dav_core.normalization import depth_to_disparity, normalize_depth
 from dav_core.resize import FrameGeometry
 from dav_core.sampling import euler_sample, flow_match_sigmas, timesteps_for
-
-
-def clip(t=4, h=48, w=40, seed=0):
-    return torch.rand(t, h, w, 3, generator=torch.Generator().manual_seed(seed))
+from dav_core.settings import DepthSettings
+from tests.helpers import random_frames
 
 
 @pytest.mark.parametrize("steps", [1, 2, 3, 10])
@@ -45,7 +43,7 @@ def test_invalid_step_count():
 
 
 def test_same_seed_same_depth_different_seed_differs(tiny_model):
-    frames = clip()
+    frames = random_frames(4, 48, 40)
     a = predict_depth_window(tiny_model, frames, DepthSettings(seed=7))
     b = predict_depth_window(tiny_model, frames, DepthSettings(seed=7))
     c = predict_depth_window(tiny_model, frames, DepthSettings(seed=8))
@@ -55,19 +53,19 @@ def test_same_seed_same_depth_different_seed_differs(tiny_model):
 
 @pytest.mark.parametrize("size", [(37, 53), (64, 64), (1, 1), (130, 70)])
 def test_output_has_input_size(tiny_model, size):
-    frames = clip(t=3, h=size[0], w=size[1])
+    frames = random_frames(3, *size)
     depth = predict_depth_window(tiny_model, frames, DepthSettings(max_resolution=64))
     assert depth.shape == (3, *size)
     assert depth.min() >= 0 and depth.max() <= 1
 
 
 def test_single_frame_and_numpy_input(tiny_model):
-    depth = predict_depth_window(tiny_model, clip(t=1, h=20, w=30).numpy())
+    depth = predict_depth_window(tiny_model, random_frames(1, 20, 30).numpy())
     assert depth.shape == (1, 20, 30)
 
 
 def test_ensemble_runs_and_differs_from_single_sample(tiny_model):
-    frames = clip()
+    frames = random_frames(4, 48, 40)
     single = predict_depth_window(tiny_model, frames, DepthSettings(seed=3))
     ensembled = predict_depth_window(tiny_model, frames, DepthSettings(seed=3, ensemble=3))
     assert ensembled.shape == single.shape
@@ -90,7 +88,7 @@ def test_bad_frames_are_rejected(tiny_model, frames, message):
 
 
 def test_geometry_pads_and_never_crops():
-    geometry = FrameGeometry.plan(100, 250, max_resolution=128)
+    geometry = FrameGeometry.for_input(100, 250, max_resolution=128)
     assert geometry.resized_size == (51, 128)
     assert geometry.padded_size == (64, 128)
     frames = torch.rand(2, 3, 100, 250)
@@ -100,11 +98,11 @@ def test_geometry_pads_and_never_crops():
     torch.testing.assert_close(padded[:, :, 51:], padded[:, :, 50:51].expand(-1, -1, 13, -1))
     assert geometry.to_input(padded[:, 0]).shape == (2, 100, 250)
     with pytest.raises(ValueError, match="max_resolution must be >= 64"):
-        FrameGeometry.plan(10, 10, max_resolution=32)
+        FrameGeometry.for_input(10, 10, max_resolution=32)
 
 
 def test_geometry_round_trip_without_resize_is_exact():
-    geometry = FrameGeometry.plan(37, 53, max_resolution=None)
+    geometry = FrameGeometry.for_input(37, 53, max_resolution=None)
     maps = torch.rand(2, 37, 53)
     padded = geometry.to_model(maps[:, None])[:, 0]
     assert torch.equal(geometry.to_input(padded), maps)

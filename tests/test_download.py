@@ -27,6 +27,9 @@ import torch
 from dav_core.hooks import Hooks
 from dav_core.models.download import HUB_TIMEOUT, DownloadError, download_model
 from dav_core.models.loading import CheckpointError, load_dav
+from tests.helpers import load_pack
+
+nodes = load_pack().nodes
 
 REPO_ID = "hhyangcs/depth-any-video"
 COMMIT = "3592f8c0a1b2c3d4e5f60718293a4b5c6d7e8f90"
@@ -231,10 +234,8 @@ def _assert_same_files(folder: Path, reference: Path) -> None:
 
 
 def _listed(models: Path, monkeypatch) -> list[str]:
-    from nodes.model import list_checkpoints
-
     monkeypatch.setenv("DAV_MODELS_DIR", str(models))
-    return list_checkpoints()
+    return nodes.model.list_checkpoints()
 
 
 def test_fresh_download_loads_like_the_reference(hub, tmp_path, tiny_dav_dir, tiny_model):
@@ -421,8 +422,7 @@ def test_cli_download(hub, tmp_path, tiny_dav_dir, capsys, monkeypatch):
 
 
 def test_node_download_choice_with_cancel_and_resume(hub, comfy, tiny_model, monkeypatch):
-    from nodes.model import DOWNLOAD_CHOICE, LoadDAVModel
-
+    LoadDAVModel, DOWNLOAD_CHOICE = nodes.model.LoadDAVModel, nodes.model.DOWNLOAD_CHOICE
     names = LoadDAVModel.INPUT_TYPES()["required"]["checkpoint"][0]
     assert names[-1] == DOWNLOAD_CHOICE == f"download: {REPO_ID}"
     assert LoadDAVModel.VALIDATE_INPUTS(DOWNLOAD_CHOICE) is True

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dav_core.cli import main
 from dav_core.commands.evaluate import METHODS, ground_truth_tae, parse_methods, score_prediction
 from dav_core.synthetic import SyntheticClip, generate_clip, load_clip, write_clip
 from dav_core.synthetic.dataset import clip_dirname
+from tests.helpers import run_dav
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -80,9 +80,9 @@ def test_vae_floor_is_exact_depth_through_the_models_vae(dataset):
     import torch
 
     from dav_core.commands.evaluate import predict_method, vae_floor_disparity
-    from dav_core.longvideo.settings import LongVideoSettings
     from dav_core.models.default import BUNDLED_MODEL
     from dav_core.models.loading import load_dav
+    from dav_core.settings import LongVideoSettings
 
     model = load_dav(BUNDLED_MODEL)
     settings = LongVideoSettings(steps=3, max_resolution=0).for_model(model)
@@ -103,11 +103,12 @@ def test_vae_floor_is_exact_depth_through_the_models_vae(dataset):
     assert broken_scores["abs_rel"] > 2 * floor_scores["abs_rel"], (broken_scores, floor_scores)
 
 
-def test_eval_command_all_methods(dataset, tiny_dav_dir, tmp_path, capsys):
+@pytest.mark.slow
+def test_eval_command_all_methods(dataset, tiny_dav_dir, tmp_path):
     out = tmp_path / "eval.json"
-    argv = ["eval", "--model", str(tiny_dav_dir), "--data", str(dataset), "--json", str(out)]
-    assert main([*argv, "--steps", "1", "--max-resolution", "64"]) == 0
-    table = capsys.readouterr().out
+    run = run_dav("eval", "--model", tiny_dav_dir, "--data", dataset, "--json", out, "--steps", "1", "--max-resolution", "64")
+    assert run.code == 0, run.err
+    table = run.out
     assert "2 clip(s)" in table
     for method in METHODS:
         assert method in table
@@ -141,12 +142,11 @@ def test_eval_command_all_methods(dataset, tiny_dav_dir, tmp_path, capsys):
         assert "per scene family" in table
 
 
-def test_eval_command_subset(dataset, tiny_dav_dir, tmp_path, capsys):
+def test_eval_command_subset(dataset, tiny_dav_dir, tmp_path):
     out = tmp_path / "sub" / "eval.json"
-    argv = ["eval", "--model", str(tiny_dav_dir), "--data", str(dataset), "--json", str(out)]
-    argv += ["--steps", "1", "--max-resolution", "64", "--methods", "windows", "--max-clips", "1"]
-    assert main([*argv, "--window", "5", "--no-warmup"]) == 0
-    assert "1 clip(s)" in capsys.readouterr().out
+    argv = ["eval", "--model", tiny_dav_dir, "--data", dataset, "--json", out, "--steps", "1", "--max-resolution", "64"]
+    run = run_dav(*argv, "--methods", "windows", "--max-clips", "1", "--window", "5", "--no-warmup")
+    assert run.code == 0 and "1 clip(s)" in run.out, run.err
     report = json.loads(out.read_text())
     assert report["methods"] == ["windows"] and report["num_clips"] == 1
     assert report["settings"]["window"] == 5
@@ -169,14 +169,13 @@ def test_parse_methods():
         (["--max-clips", "0"], "--max-clips"),
     ],
 )
-def test_eval_bad_arguments(dataset, tmp_path, capsys, extra, message):
+def test_eval_bad_arguments(dataset, tmp_path, extra, message):
     # checked before any model is loaded, so a missing model does not matter
-    argv = ["eval", "--model", str(tmp_path / "no-model"), "--data", str(dataset), *extra]
-    assert main(argv) == 2
-    assert message in capsys.readouterr().err
+    run = run_dav("eval", "--model", tmp_path / "no-model", "--data", dataset, *extra)
+    assert run.code == 2 and message in run.err
 
 
-def test_eval_bad_data_dirs(tmp_path, capsys):
+def test_eval_bad_data_dirs(tmp_path):
     from dav_core.cli import build_parser
     from dav_core.commands.evaluate import run
 
@@ -192,5 +191,5 @@ def test_eval_bad_data_dirs(tmp_path, capsys):
 
     afile = tmp_path / "file.txt"
     afile.write_text("x")
-    assert main(["eval", "--data", str(afile)]) == 2
-    assert "not a directory" in capsys.readouterr().err
+    run = run_dav("eval", "--data", afile)
+    assert run.code == 2 and "not a directory" in run.err

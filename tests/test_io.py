@@ -25,28 +25,9 @@ from dav_core.io.writers import (
     read_depth_png16,
     read_manifest,
 )
+from tests.helpers import gray_frames, write_image, write_mp4, write_plate
 
 NORM = DepthEncoding(kind="disparity", low=-1.0, high=3.0, relative=True)
-
-
-def encode_video(path: Path, frames: list[np.ndarray], fps: int = 25, codec: str = "libx264") -> None:
-    """Write uint8 RGB frames [H, W, 3] with PyAV (lossless settings)."""
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream(codec, rate=fps)
-        stream.height, stream.width = frames[0].shape[:2]
-        stream.pix_fmt = "yuv444p" if codec == "libx264" else "yuv420p"
-        if codec == "libx264":
-            stream.options = {"crf": "0"}
-        for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-
-
-def gray_frames(count: int, height: int = 48, width: int = 64) -> list[np.ndarray]:
-    """Frame i is a flat gray of level 10 * i, so decoded frames identify themselves."""
-    return [np.full((height, width, 3), 10 * i, dtype=np.uint8) for i in range(count)]
 
 
 def level(frame: np.ndarray) -> int:
@@ -56,7 +37,7 @@ def level(frame: np.ndarray) -> int:
 @pytest.fixture(scope="module")
 def video(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("video") / "clip.mp4"
-    encode_video(path, gray_frames(20))
+    write_mp4(path, gray_frames(20), fps=25)
     return path
 
 
@@ -75,7 +56,7 @@ def test_probe_video(video: Path) -> None:
 
 def test_probe_counts_frames_when_container_has_no_count(tmp_path: Path) -> None:
     path = tmp_path / "clip.mkv"  # Matroska headers carry no frame count
-    encode_video(path, gray_frames(7, 16, 16), fps=10, codec="ffv1")
+    write_mp4(path, gray_frames(7, 16, 16), fps=10, codec="ffv1")
     with av.open(str(path)) as container:
         assert container.streams.video[0].frames == 0
     assert probe_video(path).num_frames == 7
@@ -121,8 +102,7 @@ def test_frame_range_and_scaled_size() -> None:
 
 
 def test_image_folder_natural_sort(tmp_path: Path) -> None:
-    for number in (10, 2, 1, 33):
-        Image.fromarray(np.full((6, 8, 3), number, dtype=np.uint8)).save(tmp_path / f"frame_{number}.png")
+    write_plate(tmp_path, {f"frame_{n}.png": np.full((6, 8, 3), n, dtype=np.uint8) for n in (10, 2, 1, 33)})
     (tmp_path / "notes.txt").write_text("ignored")
     info, frames = open_frames(tmp_path)
     assert (info.num_frames, info.width, info.height) == (4, 8, 6)
@@ -131,15 +111,14 @@ def test_image_folder_natural_sort(tmp_path: Path) -> None:
 
 
 def test_image_folder_stride_resolution_and_16bit(tmp_path: Path) -> None:
-    for i in range(5):
-        Image.fromarray(np.full((40, 80), 1000 * i + 7, dtype=np.uint16)).save(tmp_path / f"{i}.png")
+    write_plate(tmp_path, [np.full((40, 80), 1000 * i + 7, dtype=np.uint16) for i in range(5)], "{}.png")
     frames = list(open_frames(tmp_path, start=1, stride=2, max_resolution=20)[1])
     assert len(frames) == 2 and frames[0].shape == (10, 20, 3)
     np.testing.assert_allclose(frames[1], (3007 / 65535), atol=1e-6)  # 16 bits survive
 
 
 def test_single_image_input(tmp_path: Path) -> None:
-    Image.fromarray(np.full((30, 60, 3), 200, dtype=np.uint8)).save(tmp_path / "one.jpg")
+    write_image(tmp_path / "one.jpg", np.full((30, 60, 3), 200, dtype=np.uint8))
     info, frames = open_frames(tmp_path / "one.jpg", max_resolution=30)
     assert (info.num_frames, info.width, info.height) == (1, 60, 30)
     (frame,) = list(frames)
@@ -147,10 +126,9 @@ def test_single_image_input(tmp_path: Path) -> None:
 
 
 def test_exr_image_input(tmp_path: Path) -> None:
-    OpenEXR = pytest.importorskip("OpenEXR")
+    pytest.importorskip("OpenEXR")
     rgb = np.random.default_rng(0).uniform(0, 1, (5, 4, 3)).astype(np.float32)
-    with OpenEXR.File({"compression": OpenEXR.ZIP_COMPRESSION}, {"RGB": rgb}) as exr:
-        exr.write(str(tmp_path / "img.exr"))
+    write_image(tmp_path / "img.exr", rgb)
     _, frames = open_frames(tmp_path / "img.exr")
     np.testing.assert_array_equal(next(frames), rgb)
 
@@ -179,19 +157,13 @@ def test_input_errors(tmp_path: Path) -> None:
 
 
 def test_empty_video(tmp_path: Path) -> None:
-    path = tmp_path / "empty.avi"  # a video stream with zero frames
-    container = av.open(str(path), mode="w")
-    stream = container.add_stream("mpeg4", rate=24)
-    stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
-    container.start_encoding()
-    container.close()
+    path = write_mp4(tmp_path / "empty.avi", np.zeros((0, 32, 32, 3), np.uint8), codec="mpeg4")  # no frames
     with pytest.raises(ValueError, match="has no frames"):
         probe_video(path)
 
 
 def test_folder_with_mixed_sizes(tmp_path: Path) -> None:
-    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "a1.png")
-    Image.fromarray(np.zeros((5, 4, 3), np.uint8)).save(tmp_path / "a2.png")
+    write_plate(tmp_path, {"a1.png": np.zeros((4, 4, 3), np.uint8), "a2.png": np.zeros((5, 4, 3), np.uint8)})
     with pytest.raises(ValueError, match="a2.png has size"):
         list(open_frames(tmp_path)[1])
 
@@ -382,10 +354,10 @@ def test_resume(tmp_path: Path) -> None:
     # a damaged file (truncated) and a file of the wrong size do not count as written
     data = (tmp_path / "depth_000002.png").read_bytes()
     (tmp_path / "depth_000002.png").write_bytes(data[: len(data) // 2])
-    Image.fromarray(np.zeros((3, 3), np.uint16)).save(tmp_path / "depth_000001.png")
+    write_image(tmp_path / "depth_000001.png", np.zeros((3, 3), np.uint16))
     assert existing_frames(tmp_path, "png16") == [0]
 
-    with pytest.raises(ValueError, match=r"already holds 3 png16 frames from another run: resume it \(--resume\)"):
+    with pytest.raises(ValueError, match=r"already holds 3 png16 frames from another run: resume it \(resume=True\)"):
         Png16SequenceWriter(tmp_path, NORM, expected_frames=5)
     with pytest.raises(ValueError, match="cannot resume"):
         Png16SequenceWriter(tmp_path, DepthEncoding(low=0.0, high=1.0), expected_frames=5, resume=True)

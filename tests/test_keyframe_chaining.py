@@ -11,7 +11,7 @@ from dav_core.longvideo import keyframes as runner
 from dav_core.longvideo.keyframes import align_pass_to_reference
 from dav_core.longvideo.keyframes import solve_keyframe_passes as solve_keyframes
 from dav_core.longvideo.plan import KeyframePass
-from dav_core.longvideo.settings import LongVideoSettings
+from dav_core.settings import LongVideoSettings
 
 
 def _linear_vae(monkeypatch):

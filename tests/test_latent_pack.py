@@ -8,14 +8,13 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.helpers import BUNDLE, CONFIGS, training_args
 from training.data import clip_tensors
 from training.latent_pack import PackIndex
 from training.latent_pack import main as pack_main
 from training.toy_data import write_toy_dataset
 
-REPO = Path(__file__).resolve().parents[1]
-DEBUG = str(REPO / "training" / "configs" / "debug.yaml")
-BUNDLE = REPO / "dav_core" / "weights" / "dav_tiny.safetensors"
+DEBUG = str(CONFIGS / "debug.yaml")
 
 torch.set_num_threads(1)
 
@@ -33,19 +32,10 @@ def _pack(data: Path, out: Path, *options: str) -> Path:
 def _train(data: Path, out: Path, *extra: str):
     from training.train import main
 
-    return main(
-        [
-            "--config",
-            DEBUG,
-            f"data.dataset_dir={data}",
-            f"output_dir={out}",
-            "train.steps=3",
-            "interp.steps=2",
-        ]
-        + ["export.bundle=null", *extra]
-    )
+    return main(training_args(data, out, "train.steps=3", "interp.steps=2", "export.bundle=null", *extra))
 
 
+@pytest.mark.slow
 def test_training_on_a_float32_pack_is_training_on_the_dataset(toy_dir, tmp_path) -> None:
     pack = _pack(toy_dir, tmp_path / "pack", "--dtype", "float32")
     direct = _train(toy_dir, tmp_path / "direct")
@@ -142,6 +132,7 @@ def test_a_pack_encoded_by_another_vae_is_refused(toy_dir, tmp_path) -> None:
         _train(toy_dir, tmp_path / "run2", f"data.latent_pack={pack}")
 
 
+@pytest.mark.slow
 def test_decoder_fine_tuning_keeps_the_encoder_and_swaps_into_a_bundle(toy_dir, tmp_path) -> None:
     from diffusers import AutoencoderKLTemporalDecoder
 
@@ -149,23 +140,11 @@ def test_decoder_fine_tuning_keeps_the_encoder_and_swaps_into_a_bundle(toy_dir, 
     from training.export import export_bundle
     from training.finetune_depth_decoder import main
 
-    metrics = main(
-        [
-            "--config",
-            str(REPO / "training" / "configs" / "decoder_v3.yaml"),
-            f"data.dataset_dir={toy_dir}",
-            f"output_dir={tmp_path / 'dec'}",
-            f"model.pretrained={BUNDLE}",
-            "data.filter=false",
-            "data.resolutions=[[64,64]]",
-            "data.num_frames=2",
-            "data.windows_per_batch=2",
-            "data.eval_clips=1",
-            "optim.warmup_steps=0",
-            "train.steps=2",
-            "train.log_every=1",
-        ]
-    )
+    metrics = main(training_args(
+        toy_dir, tmp_path / "dec", f"model.pretrained={BUNDLE}", "data.filter=false", "data.resolutions=[[64,64]]",
+        "data.num_frames=2", "data.windows_per_batch=2", "data.eval_clips=1", "optim.warmup_steps=0",
+        "train.steps=2", "train.log_every=1", config="decoder_v3",
+    ))
     assert metrics["steps"] == 2 and metrics["depth_l1_before"] > 0
     original = load_dav(BUNDLE)
     tuned = AutoencoderKLTemporalDecoder.from_pretrained(tmp_path / "dec" / "vae")
@@ -192,18 +171,7 @@ def test_training_benchmark_times_both_batch_paths(toy_dir, tmp_path, capsys) ->
 
     pack = _pack(toy_dir, tmp_path / "pack")
     results = main(
-        [
-            "--config",
-            DEBUG,
-            "--batch",
-            "3",
-            "--steps",
-            "2",
-            "--warmup",
-            "1",
-            "--json",
-            str(tmp_path / "b.json"),
-        ]
+        ["--config", DEBUG, "--batch", "3", "--steps", "2", "--warmup", "1", "--json", str(tmp_path / "b.json")]
         + [f"data.dataset_dir={toy_dir}", f"data.latent_pack={pack}", "data.clip_repeats=2", "interp.steps=0"]
     )
     assert [r["pack_on_device"] for r in results] == [False, True]

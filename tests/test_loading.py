@@ -119,26 +119,21 @@ def _rewrite_unet(folder, edit):
     save_file(tensors, str(path))
 
 
-def test_missing_key_is_named(tiny_dav_dir, tmp_path):
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.pop("conv_out.bias"), r"1 missing keys: conv_out\.bias"),
+        (lambda t: t.__setitem__("add_embedding.linear_1.weight", torch.zeros(4, 4)),
+         r"1 unexpected keys: add_embedding\.linear_1\.weight"),
+        (lambda t: t.__setitem__("conv_out.bias", torch.zeros(5)),
+         r"1 wrong shapes: conv_out\.bias: checkpoint \(5,\) vs model \(4,\)"),
+    ],
+    ids=["missing-key", "unexpected-key", "wrong-shape"],
+)
+def test_checkpoint_mismatch_is_named(tiny_dav_dir, tmp_path, edit, message):
     folder = copy_tiny(tiny_dav_dir, tmp_path)
-    _rewrite_unet(folder, lambda t: t.pop("conv_out.bias"))
-    with pytest.raises(CheckpointError, match=r"1 missing keys: conv_out\.bias"):
-        load_dav(folder)
-
-
-def test_unexpected_key_is_named(tiny_dav_dir, tmp_path):
-    folder = copy_tiny(tiny_dav_dir, tmp_path)
-    _rewrite_unet(folder, lambda t: t.__setitem__("add_embedding.linear_1.weight", torch.zeros(4, 4)))
-    with pytest.raises(CheckpointError, match=r"1 unexpected keys: add_embedding\.linear_1\.weight"):
-        load_dav(folder)
-
-
-def test_wrong_shape_is_named(tiny_dav_dir, tmp_path):
-    folder = copy_tiny(tiny_dav_dir, tmp_path)
-    _rewrite_unet(folder, lambda t: t.__setitem__("conv_out.bias", torch.zeros(5)))
-    with pytest.raises(
-        CheckpointError, match=r"1 wrong shapes: conv_out\.bias: checkpoint \(5,\) vs model \(4,\)"
-    ):
+    _rewrite_unet(folder, edit)
+    with pytest.raises(CheckpointError, match=message):
         load_dav(folder)
 
 

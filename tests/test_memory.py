@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 import torch
 
-from dav_core.longvideo.runner import LongVideoSettings, stream_depth
 from dav_core.memory.budget import GIB, parse_memory
 from dav_core.memory.estimate import ModelSpec, activation_bytes, stage_peak, traced_activation_bytes
 from dav_core.memory.measure import measure
 from dav_core.memory.plan import MARGIN, MEMORY_FIELDS, fit_settings, plan_memory
-from dav_core.memory.retry import OutOfMemory
 from dav_core.resize import FrameGeometry
+from dav_core.retry import OutOfMemory
+from dav_core.stages import LongVideoSettings, stream_depth
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -48,6 +48,7 @@ def check_estimate(spec: ModelSpec, stage: str, n: int) -> None:
 # --------------------------------------------------------------------------- estimates
 
 
+@pytest.mark.slow
 @measures_rss
 @pytest.mark.parametrize(("stage", "n"), [("encode", 16), ("decode", 16), ("keyframes", 32), ("windows", 8)])
 def test_tiny_estimates_match_measured_cpu_peaks(tiny_model, stage, n):
@@ -79,11 +80,12 @@ def test_weights_counted_from_the_configs_match_the_published_parameter_count(fu
 
 
 PLAN_SIZES = {  # input size -> padded size the published model works at (its processing resolution 960)
-    (540, 960): FrameGeometry.plan(540, 960, 960).padded_size,
-    (1080, 1920): FrameGeometry.plan(1080, 1920, 960).padded_size,
+    (540, 960): FrameGeometry.for_input(540, 960, 960).padded_size,
+    (1080, 1920): FrameGeometry.for_input(1080, 1920, 960).padded_size,
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("frame_size", list(PLAN_SIZES))
 def test_full_size_plans_fit_gpu_budgets_and_grow_with_them(full_size_spec, frame_size):
     spec = full_size_spec(torch.float16)
@@ -102,7 +104,7 @@ def test_a_budget_below_the_weights_is_refused_naming_the_option(tiny_model):
 
 
 def test_auto_keeps_settings_that_fit_and_a_budget_lowers_them(tiny_model):
-    settings = LongVideoSettings(max_resolution=64)
+    settings = LongVideoSettings(max_resolution=64, window=8)
     same, plan = fit_settings(tiny_model, settings, (48, 64), "auto", free_bytes=8 * GIB)
     assert same == settings and plan.fits
     unchanged, none = fit_settings(tiny_model, settings, (48, 64), "off")
@@ -112,6 +114,7 @@ def test_auto_keeps_settings_that_fit_and_a_budget_lowers_them(tiny_model):
     assert lowered.chunk_size < settings.chunk_size and small.fits
 
 
+@pytest.mark.slow
 def test_the_models_own_window_is_shortened_to_fit_and_a_set_window_is_not(full_size_spec, tiny_model):
     """The published model's 16-frame window needs 7.9 GB at 960x576 in fp16: on 8 GB the planner
     runs 8-frame windows, as it would for --window 8, unless the window was set."""
@@ -162,18 +165,19 @@ def test_cli_refuses_a_bad_memory_option(tmp_path, capsys):
 FRAMES = 43
 # 43 frames: 7 keyframes in 3 passes of 4; 6 windows of 8 frames in UNet calls of 4 and 2; VAE calls of 8
 SETTINGS = LongVideoSettings(
-    steps=1, seed=2, max_resolution=64, max_keyframes_per_pass=4, window_batch=4, chunk_size=8
+    steps=1, seed=2, max_resolution=64, max_keyframes_per_pass=4, window_batch=4, chunk_size=8, window=8
 )
 
 
-def clip(n: int = FRAMES) -> np.ndarray:
+def rolling_noise(n: int = FRAMES) -> np.ndarray:
+    """Noise frames, each the previous one shifted 2 pixels right."""
     rng = np.random.default_rng(0)
     base = rng.uniform(0.2, 0.8, (48, 64, 3)).astype(np.float32)
     return np.stack([np.roll(base, 2 * i, axis=1) for i in range(n)])
 
 
 def depth(model, settings=SETTINGS) -> np.ndarray:
-    return np.stack([f.disparity for f in stream_depth(model, clip(), settings)])
+    return np.stack([f.disparity for f in stream_depth(model, rolling_noise(), settings)])
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +217,7 @@ def test_an_out_of_memory_in_the_middle_of_a_shot_is_retried_and_the_output_is_i
 ):
     component, method, batch_of = STEPS[step]
     seen = inject(monkeypatch, getattr(tiny_model, component), method, batch_of, limit=1)
-    with caplog.at_level(logging.WARNING, logger="dav_core.memory.retry"):
+    with caplog.at_level(logging.WARNING, logger="dav_core.retry"):
         out = depth(tiny_model)
     assert len(seen) >= 3 and "out of memory" in caplog.text  # the 2nd call failed, was retried, went on
     np.testing.assert_array_equal(out, uninterrupted)
@@ -224,11 +228,11 @@ def test_a_lasting_out_of_memory_halves_the_batch_and_the_shot_completes(
     tiny_model, uninterrupted, monkeypatch, step, caplog
 ):
     """Halved calls are other calls: equal up to float rounding (bit-identical with these kernels, for
-    2 or more per call, as measured in dav_core.memory.retry; not promised)."""
+    2 or more per call, as measured in dav_core.retry; not promised)."""
     component, method, batch_of = STEPS[step]
     limit = {"encode": 2, "windows": 2}[step]
     seen = inject(monkeypatch, getattr(tiny_model, component), method, batch_of, limit, lasting=True)
-    with caplog.at_level(logging.WARNING, logger="dav_core.memory.retry"):
+    with caplog.at_level(logging.WARNING, logger="dav_core.retry"):
         out = depth(tiny_model)
     assert max(seen) > limit and seen[-1] <= limit and "per call" in caplog.text
     np.testing.assert_allclose(out, uninterrupted, atol=1e-5)
@@ -243,16 +247,17 @@ def test_a_keyframe_pass_that_never_fits_fails_naming_the_setting(tiny_model, mo
 
 def test_a_resumed_run_keeps_the_sizes_it_started_with(tiny_model, tmp_path):
     from dav_core.io.writers import read_manifest
-    from dav_core.job import write_depth
+    from dav_core.job import OutputSpec, write_depth
     from dav_core.longvideo.sources import ArraySource
 
-    settings = LongVideoSettings(steps=1, max_resolution=64, max_keyframes_per_pass=8)
+    settings = LongVideoSettings(steps=1, max_resolution=64, max_keyframes_per_pass=8, window=8)
     _, plan = fit_settings(tiny_model, settings, (48, 64), "auto", free_bytes=8 * GIB)
     tight = f"{plan.peaks['decode'] / (1 - MARGIN) * 0.8 / 2**20:.1f}MB"
-    source = ArraySource(clip(20))
-    write_depth(tiny_model, source, settings, tmp_path, ("png16",), memory=tight)
+    source = ArraySource(rolling_noise(20))
+    write_depth(tiny_model, source, replace(settings, memory=tight), OutputSpec(tmp_path, ("png16",)))
     started = read_manifest(tmp_path)["job"]["settings"]
     assert started["chunk_size"] < settings.chunk_size
     (tmp_path / "depth_000019.png").unlink()  # as if interrupted
-    result = write_depth(tiny_model, source, settings, tmp_path, ("png16",), resume=True, memory="auto")
+    resumed = OutputSpec(tmp_path, ("png16",), resume=True)
+    result = write_depth(tiny_model, source, replace(settings, memory="auto"), resumed)
     assert result.computed == 1 and read_manifest(tmp_path)["job"]["settings"] == started

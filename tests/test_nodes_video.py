@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 import torch
 
-from tests.test_nodes import _write_video
+from tests.helpers import load_pack, read_mp4, write_video
+
+nodes = load_pack().nodes
 
 
 @dataclass
@@ -76,43 +78,39 @@ class FramesVideo(VideoInput):
         return self._components
 
 
+@pytest.mark.slow
 def test_video_to_latent_from_a_video_equals_the_image_batch(comfy, handle):
-    from nodes.depth import VideoToLatent
-    from nodes.io import DAV_LoadVideo
-
-    _write_video(comfy.input / "clip.mp4", count=5)
-    images, *_ = DAV_LoadVideo().load("clip.mp4")
-    (from_images,) = VideoToLatent().encode(handle, images, 0, 2)
+    write_video(comfy.input / "clip.mp4", count=5, size=(64, 96))
+    images, *_ = nodes.io.DAV_LoadVideo().load("clip.mp4")
+    (from_images,) = nodes.depth.VideoToLatent().encode(handle, images, 0, 2)
     video = FileVideo(comfy.input / "clip.mp4")
-    (from_video,) = VideoToLatent().encode(handle, None, 0, 2, video=video)
+    (from_video,) = nodes.depth.VideoToLatent().encode(handle, None, 0, 2, video=video)
     assert video.components_read == 0  # streamed from the file, never held whole
     torch.testing.assert_close(from_video.latents, from_images.latents, rtol=0, atol=0)
     assert from_video.geometry == from_images.geometry
-    (from_frames,) = VideoToLatent().encode(handle, None, 0, 2, video=FramesVideo(images, 12.0))
+    (from_frames,) = nodes.depth.VideoToLatent().encode(handle, None, 0, 2, video=FramesVideo(images, 12.0))
     torch.testing.assert_close(from_frames.latents, from_images.latents, rtol=0, atol=0)
 
 
 def test_video_to_latent_needs_exactly_one_clip(comfy, handle):
-    from nodes.depth import VideoToLatent
-
     images = torch.rand(2, 32, 32, 3)
     with pytest.raises(ValueError, match="either images .* or video .*, got neither"):
-        VideoToLatent().encode(handle, None, 0, 2)
+        nodes.depth.VideoToLatent().encode(handle, None, 0, 2)
     with pytest.raises(ValueError, match="got both"):
-        VideoToLatent().encode(handle, images, 0, 2, video=FramesVideo(images, 24.0))
+        nodes.depth.VideoToLatent().encode(handle, images, 0, 2, video=FramesVideo(images, 24.0))
     with pytest.raises(ValueError, match="must be a VIDEO"):
-        VideoToLatent().encode(handle, None, 0, 2, video="clip.mp4")
+        nodes.depth.VideoToLatent().encode(handle, None, 0, 2, video="clip.mp4")
 
 
+@pytest.mark.slow
 def test_file_to_file_from_video_streams_and_matches_the_video_list(comfy, handle):
     from dav_core.io.writers import read_depth_exr
-    from nodes.io import DAV_VideoDepthToFiles
 
-    _write_video(comfy.input / "shot.mp4", count=9, height=64, width=64)
+    write_video(comfy.input / "shot.mp4", count=9, size=(64, 64))
     args = (1, 0, 2, 64, 1, 0, 1, 3, 0, 2, "exr", False)  # frames 1,3,5,7; windows between keyframes
-    listed = DAV_VideoDepthToFiles().run(handle, "shot.mp4", *args, "dav/listed", False, 4)
+    listed = nodes.io.DAV_VideoDepthToFiles().run(handle, "shot.mp4", *args, "dav/listed", False, 4)
     video = FileVideo(comfy.input / "shot.mp4")
-    given = DAV_VideoDepthToFiles().run(handle, "sample.mp4", *args, "dav/given", False, 4, input_video=video)
+    given = nodes.io.DAV_VideoDepthToFiles().run(handle, "sample.mp4", *args, "dav/given", False, 4, input_video=video)
     assert video.components_read == 0
     names = sorted(p.name for p in Path(listed["result"][0]).glob("*.exr"))
     assert names == ["depth_000001.exr", "depth_000003.exr", "depth_000005.exr", "depth_000007.exr"]
@@ -124,15 +122,14 @@ def test_file_to_file_from_video_streams_and_matches_the_video_list(comfy, handl
 
 def test_file_to_file_from_images_and_from_a_trimmed_video(comfy, handle):
     from dav_core.io.writers import read_depth_exr
-    from nodes.io import DAV_LoadVideo, DAV_VideoDepthToFiles
 
-    _write_video(comfy.input / "shot.mp4", count=6, height=64, width=64)
-    images, *_ = DAV_LoadVideo().load("shot.mp4", 2)
+    write_video(comfy.input / "shot.mp4", count=6, size=(64, 64))
+    images, *_ = nodes.io.DAV_LoadVideo().load("shot.mp4", 2)
     args = (0, 0, 1, 64, 1, 0, 1, 3, 0, 2, "exr", True)
-    from_images = DAV_VideoDepthToFiles().run(handle, "sample.mp4", *args, "dav/images", False, 4,
+    from_images = nodes.io.DAV_VideoDepthToFiles().run(handle, "sample.mp4", *args, "dav/images", False, 4,
                                               images=images, fps=12.0)
     trimmed = TrimmedFileVideo(comfy.input / "shot.mp4", start_frame=2)
-    from_trim = DAV_VideoDepthToFiles().run(handle, "sample.mp4", *args, "dav/trim", False, 4, input_video=trimmed)
+    from_trim = nodes.io.DAV_VideoDepthToFiles().run(handle, "sample.mp4", *args, "dav/trim", False, 4, input_video=trimmed)
     assert trimmed.components_read == 1  # the trim lives in the VIDEO, not in its file
     a, b = Path(from_images["result"][0]), Path(from_trim["result"][0])
     names = sorted(p.name for p in a.glob("*.exr"))
@@ -140,59 +137,46 @@ def test_file_to_file_from_images_and_from_a_trimmed_video(comfy, handle):
     for name in names:
         np.testing.assert_allclose(read_depth_exr(b / name)[0], read_depth_exr(a / name)[0], atol=0)
     with pytest.raises(ValueError, match="got both"):
-        DAV_VideoDepthToFiles().run(handle, "sample.mp4", *args, "dav/x", False, 4, input_video=trimmed,
+        nodes.io.DAV_VideoDepthToFiles().run(handle, "sample.mp4", *args, "dav/x", False, 4, input_video=trimmed,
                                     images=images)
 
 
 def test_previews_are_shown_on_the_node(comfy, handle):
-    from nodes.io import DAV_SaveDepth, DAV_VideoDepthToFiles
-
     depth = torch.rand(4, 32, 48)
-    out = DAV_SaveDepth().save(depth, "exr", "dav/saved", "disparity", "Spectral", 12.0, True)
+    out = nodes.io.DAV_SaveDepth().save(depth, "exr", "dav/saved", "disparity", "Spectral", 12.0, True)
     (shown,) = out["ui"]["images"]
     assert out["ui"]["animated"] == (True,) and shown["type"] == "temp"
     preview = comfy.temp / shown["subfolder"] / shown["filename"]
-    assert preview.suffix == ".mp4" and _frame_count(preview) == 4
-    out = DAV_SaveDepth().save(depth, "mp4", "dav/saved", "disparity", "Spectral", 12.0, True)
+    assert preview.suffix == ".mp4" and len(read_mp4(preview)) == 4
+    out = nodes.io.DAV_SaveDepth().save(depth, "mp4", "dav/saved", "disparity", "Spectral", 12.0, True)
     assert out["ui"]["images"] == [{"filename": "depth_preview.mp4", "subfolder": "dav/saved", "type": "output"}]
 
-    _write_video(comfy.input / "shot.mp4", count=3, height=64, width=64)
-    out = DAV_VideoDepthToFiles().run(handle, "shot.mp4", 0, 0, 1, 64, 1, 0, 1, 8, 0, 32, "png16", True,
+    write_video(comfy.input / "shot.mp4", count=3, size=(64, 64))
+    out = nodes.io.DAV_VideoDepthToFiles().run(handle, "shot.mp4", 0, 0, 1, 64, 1, 0, 1, 8, 0, 32, "png16", True,
                                       "dav/shot", True, 16)
     assert out["ui"]["images"] == [{"filename": "depth_preview.mp4", "subfolder": "dav/shot", "type": "output"}]
-    out = DAV_VideoDepthToFiles().run(handle, "shot.mp4", 0, 0, 1, 64, 1, 0, 1, 8, 0, 32, "png16", False,
+    out = nodes.io.DAV_VideoDepthToFiles().run(handle, "shot.mp4", 0, 0, 1, 64, 1, 0, 1, 8, 0, 32, "png16", False,
                                       "dav/shot2", True, 16)
     assert "images" not in out["ui"] and out["result"][2] is None
 
 
-def _frame_count(path: Path) -> int:
-    import av
-
-    with av.open(str(path)) as container:
-        return sum(1 for _ in container.decode(video=0))
-
-
 def test_relight_takes_the_plate_as_a_video(comfy):
-    from nodes.image import DAV_Relight
-
     plate = torch.rand(3, 16, 24, 3)
     normals = torch.rand(3, 16, 24, 3)
-    (from_images,) = DAV_Relight().relight(plate, normals)
-    (from_video,) = DAV_Relight().relight(None, normals, video=FramesVideo(plate, 24.0))
+    (from_images,) = nodes.image.DAV_Relight().relight(plate, normals)
+    (from_video,) = nodes.image.DAV_Relight().relight(None, normals, video=FramesVideo(plate, 24.0))
     torch.testing.assert_close(from_video, from_images, rtol=0, atol=0)
     with pytest.raises(ValueError, match="got neither"):
-        DAV_Relight().relight(None, normals)
+        nodes.image.DAV_Relight().relight(None, normals)
 
 
 def test_load_video_has_the_upload_button_and_lists_sub_folders(comfy):
-    from nodes.io import DAV_LoadVideo, DAV_VideoDepthToFiles
-
     (comfy.input / "shots" / "a").mkdir(parents=True)
-    _write_video(comfy.input / "shots" / "a" / "plate.mov", count=2)
+    write_video(comfy.input / "shots" / "a" / "plate.mov", count=2, size=(64, 96))
     (comfy.input / "notes.txt").write_text("not a video")
-    for node in (DAV_LoadVideo, DAV_VideoDepthToFiles):
+    for node in (nodes.io.DAV_LoadVideo, nodes.io.DAV_VideoDepthToFiles):
         names, options = node.INPUT_TYPES()["required"]["video"]
-        assert options.get("video_upload", False) is (node is DAV_LoadVideo)  # one upload button, on the loader
+        assert options.get("video_upload", False) is (node is nodes.io.DAV_LoadVideo)  # one upload button, on the loader
         assert "shots/a/plate.mov" in names and "notes.txt" not in names
-    images, _, count, _ = DAV_LoadVideo().load("shots/a/plate.mov")
+    images, _, count, _ = nodes.io.DAV_LoadVideo().load("shots/a/plate.mov")
     assert count == 2 and images.shape[0] == 2

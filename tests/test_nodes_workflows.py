@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO, load_pack
+
+nodes = load_pack().nodes
+
 WORKFLOWS = sorted((REPO / "workflows").glob("*.json"))
 FRONTEND_ONLY = {"Note", "MarkdownNote", "Reroute", "PrimitiveNode"}
 # ComfyUI core nodes used by the workflows: ordered inputs as in ComfyUI's nodes.py
@@ -27,11 +29,9 @@ UPLOAD_OPTIONS = ("image_upload", "video_upload")  # the frontend adds an upload
 
 
 def definition(node_type):
-    from nodes import NODE_CLASS_MAPPINGS
-
     if node_type in CORE:
         return CORE[node_type], CORE_OUTPUTS[node_type]
-    cls = NODE_CLASS_MAPPINGS[node_type]
+    cls = nodes.NODE_CLASS_MAPPINGS[node_type]
     return cls.INPUT_TYPES(), cls.RETURN_TYPES
 
 

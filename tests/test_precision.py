@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from dav_core.commands.evaluate import score_prediction
-from dav_core.longvideo.runner import LongVideoSettings, stream_depth
 from dav_core.models import loading
 from dav_core.models.default import BUNDLED_MODEL
 from dav_core.models.loading import load_dav, resolve_dtype, unet_parameter_count
 from dav_core.models.vae import decode_latents
+from dav_core.stages import LongVideoSettings, stream_depth
 from dav_core.synthetic import generate_clip
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -58,6 +58,7 @@ def test_load_dav_resolves_auto_by_model_size(monkeypatch, tiny_dav_dir):
     assert model.dtype == torch.float16 and model.device.type == "cpu"  # decided for the compute device
 
 
+@pytest.mark.slow
 def test_half_precision_decode_returns_continuous_values(tiny_model):
     """bf16 keeps 8 significant bits: without the float32 output convolutions the decoded depth is
     rounded to a few hundred levels. With them it stays continuous, and the state dict is untouched."""
@@ -87,6 +88,7 @@ def fp32_depth():
 
 # Measured on this clip (24 frames, keyframes + interpolation, 3 steps): bf16 relative L2 error 2.9e-3,
 # mean absolute 1.3e-3, AbsRel 0.0979 vs 0.0978; fp16 3.2e-4 and 1.4e-4. The bounds leave ~3x margin.
+@pytest.mark.slow
 @pytest.mark.parametrize("precision,max_rel,max_mean_abs", [("bf16", 1e-2, 4e-3), ("fp16", 1e-3, 5e-4)])
 def test_half_precision_depth_error_against_fp32(fp32_depth, precision, max_rel, max_mean_abs):
     clip, frames, settings, reference = fp32_depth

@@ -7,8 +7,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from dav_core.depth import DEFAULT_RESOLUTION, DepthSettings, model_resolution, predict_depth_window
+from dav_core.depth import predict_depth_window
 from dav_core.models.loading import load_dav, save_bundle
+from dav_core.settings import DEFAULT_RESOLUTION, DepthSettings, model_resolution
 
 
 def test_bundle_round_trips_the_processing_resolution(tiny_model, tmp_path):

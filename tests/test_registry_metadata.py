@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PIL import Image
 
-tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+from tests.helpers import REPO, load_pack
 
-REPO = Path(__file__).resolve().parents[1]
+nodes = load_pack().nodes
+
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
 
 def test_registry_metadata_is_filled():
@@ -29,10 +29,8 @@ def test_registry_metadata_is_filled():
 
 
 def test_every_node_describes_itself_and_its_inputs():
-    from nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS
-
-    for node_id, cls in NODE_CLASS_MAPPINGS.items():
-        assert NODE_DISPLAY_NAME_MAPPINGS.get(node_id), node_id
+    for node_id, cls in nodes.NODE_CLASS_MAPPINGS.items():
+        assert nodes.NODE_DISPLAY_NAME_MAPPINGS.get(node_id), node_id
         assert 20 <= len(cls.DESCRIPTION) <= 300, f"{node_id}: a short description"
         spec = cls.INPUT_TYPES()
         for section in ("required", "optional"):

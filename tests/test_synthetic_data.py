@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +15,6 @@ import pytest
 from dav_core.synthetic import (
     SCENE_TYPES,
     clip_dirs,
-    create_renderer,
     generate_clip,
     is_complete,
     iter_clips,
@@ -27,28 +24,12 @@ from dav_core.synthetic import (
     write_clip,
 )
 from dav_core.synthetic.generate import generate_dataset
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def renderer():
-    r = create_renderer("auto")  # GL where possible, else the ray caster
-    yield r
-    r.close()
+from tests.helpers import REPO, synth_parser
 
 
 @pytest.fixture(scope="module")
 def clip(renderer):
     return generate_clip(123, frames=5, size=(32, 48), renderer=renderer)
-
-
-def _synth_parser():
-    from dav_core.synthetic.command import register
-
-    parser = argparse.ArgumentParser(prog="dav")
-    register(parser.add_subparsers(dest="command"))
-    return parser
 
 
 def test_scene_sampling_is_deterministic_and_varied():
@@ -150,25 +131,9 @@ def test_generate_dataset_resumes_and_cleans_up(tmp_path):
 
 def test_synth_command_tiny_clips_and_contact_sheet(tmp_path, capsys):
     out, sheet = tmp_path / "ds", tmp_path / "sheet.png"
-    args = _synth_parser().parse_args(
-        [
-            "synth",
-            "--out",
-            str(out),
-            "--clips",
-            "3",
-            "--frames",
-            "2-4",
-            "--size",
-            "24x40",
-            "--seed",
-            "5",
-            "--workers",
-            "1",
-            "--contact-sheet",
-            str(sheet),
-            "--no-progress",
-        ]
+    args = synth_parser().parse_args(
+        ["synth", "--out", str(out), "--clips", "3", "--frames", "2-4", "--size", "24x40", "--seed", "5",
+         "--workers", "1", "--contact-sheet", str(sheet), "--no-progress"]
     )
     assert args.func(args) == 0
     clips = list(iter_clips(out))
@@ -185,7 +150,7 @@ def test_synth_command_tiny_clips_and_contact_sheet(tmp_path, capsys):
 
 
 def test_synth_command_validation():
-    parser = _synth_parser()
+    parser = synth_parser()
     with pytest.raises(SystemExit):
         parser.parse_args(["synth", "--size", "12"])
     args = parser.parse_args(["synth"])

@@ -8,14 +8,8 @@ import numpy as np
 import pytest
 
 from dav_core.synthetic import SCENE_TYPES, sample_clip
-from dav_core.synthetic.raycast import RaycastRenderer
 
 pytestmark = pytest.mark.usefixtures("single_thread")
-
-
-@pytest.fixture(scope="module")
-def rc():
-    return RaycastRenderer()
 
 
 def _valid_depth_in_range(spec, res) -> np.ndarray:
@@ -26,18 +20,18 @@ def _valid_depth_in_range(spec, res) -> np.ndarray:
 
 
 @pytest.mark.parametrize("seed", [1, 7])
-def test_tabletop_is_close_up(rc, seed):
+def test_tabletop_is_close_up(raycaster, seed):
     spec = sample_clip(seed, 3, 48, 48, scene_type="tabletop")
-    res = rc.render(spec.scene, spec.track)
+    res = raycaster.render(spec.scene, spec.track)
     d = _valid_depth_in_range(spec, res)
     assert res.valid.all()  # a closed room: no sky
     assert np.median(d) < 2.0 and d.min() < 0.7 and d.max() > 1.5
 
 
 @pytest.mark.parametrize("seed", [3, 8])
-def test_outdoor_spans_near_to_far_with_sky(rc, seed):
+def test_outdoor_spans_near_to_far_with_sky(raycaster, seed):
     spec = sample_clip(seed, 3, 48, 48, scene_type="outdoor")
-    res = rc.render(spec.scene, spec.track)
+    res = raycaster.render(spec.scene, spec.track)
     d = _valid_depth_in_range(spec, res)
     assert not res.valid.all()  # sky
     assert d.min() < 1.0 and d.max() > 20.0

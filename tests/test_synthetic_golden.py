@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 
 from dav_core.synthetic import SCENE_TYPES, render_clip, sample_clip
-from dav_core.synthetic.raycast import RaycastRenderer
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -140,11 +139,6 @@ def test_scene_description_golden(scene_type, seed):
 @pytest.mark.parametrize("scene_type", list(SWEEP_GOLDEN), ids=str)
 def test_scene_description_sweep_golden(scene_type):
     assert sweep_digest(scene_type) == SWEEP_GOLDEN[scene_type]
-
-
-@pytest.fixture(scope="module")
-def raycaster():
-    return RaycastRenderer()
 
 
 @pytest.mark.parametrize(("scene_type", "seed"), list(RENDER_GOLDEN))

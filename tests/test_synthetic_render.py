@@ -21,7 +21,6 @@ from dav_core.synthetic import (
     sample_clip,
 )
 from dav_core.synthetic.camera import intrinsics_off_centre, pixel_rays
-from dav_core.synthetic.raycast import RaycastRenderer
 from dav_core.synthetic.scene import make_pose, quad_pose, yaw
 
 
@@ -39,14 +38,9 @@ def gl():
     r.close()
 
 
-@pytest.fixture(scope="module")
-def rc():
-    return RaycastRenderer()
-
-
 @pytest.fixture(params=["gl", "raycast"])
-def renderer(request, rc):
-    return request.getfixturevalue("gl") if request.param == "gl" else rc
+def renderer(request, raycaster):
+    return request.getfixturevalue("gl") if request.param == "gl" else raycaster
 
 
 def _scene(prims, shadows=False):
@@ -210,7 +204,7 @@ def _compare(a, b):
         assert (err < 1e-3).mean() >= 0.99, f"frame {i}: only {(err < 1e-3).mean():.4f} within 1e-3 m"
 
 
-def test_gl_and_raycast_agree_on_shared_scene(gl, rc):
+def test_gl_and_raycast_agree_on_shared_scene(gl, raycaster):
     prims = [
         Primitive(
             "quad", (6.0, 6.0), quad_pose((0, -1.2, 4), (1, 0, 0), (0, 0, 1)), Material("wood", uv_tile=1.5)
@@ -227,16 +221,16 @@ def test_gl_and_raycast_agree_on_shared_scene(gl, rc):
     track = _track(48, 64, eye=(0.3, 0.4, 0.0), target=(0.0, -0.5, 5.0), n=2)
     track.c2w[1] = look_at((0.6, 0.5, 0.3), (0.0, -0.6, 5.0))
     scene = _scene(prims, shadows=True)
-    a, b = gl.render(scene, track), rc.render(scene, track)
+    a, b = gl.render(scene, track), raycaster.render(scene, track)
     _compare(a, b)
     # same shading model: colours agree closely too (shadow-map vs shadow-ray edges, texture filtering)
     assert np.abs(a.rgb.astype(int) - b.rgb.astype(int)).mean() < 4.0
 
 
 @pytest.mark.parametrize("scene_type", ["room", "street", "terrain", "tabletop", "outdoor"])
-def test_gl_and_raycast_agree_on_generated_scenes(gl, rc, scene_type):
+def test_gl_and_raycast_agree_on_generated_scenes(gl, raycaster, scene_type):
     spec = sample_clip(11, 2, 48, 64, scene_type=scene_type)
-    a, b = gl.render(spec.scene, spec.track), rc.render(spec.scene, spec.track)
+    a, b = gl.render(spec.scene, spec.track), raycaster.render(spec.scene, spec.track)
     _compare(a, b)
 
 

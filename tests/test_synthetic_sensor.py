@@ -3,7 +3,6 @@ defocus, noise statistics, determinism and the ``dav synth --effects`` setting."
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import math
@@ -18,7 +17,6 @@ from dav_core.synthetic import (
     Material,
     Primitive,
     Scene,
-    create_renderer,
     generate_clip,
     intrinsics_from_fov,
     iter_clips,
@@ -40,6 +38,7 @@ from dav_core.synthetic.sensor import (
     to_display,
     to_linear,
 )
+from tests.helpers import synth_parser
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -57,13 +56,6 @@ ALL = SensorEffects(
     focus_scale=0.8,
     vignette=0.3,
 )
-
-
-@pytest.fixture(scope="module")
-def renderer():
-    r = create_renderer("auto")  # GL where possible, else the ray caster
-    yield r
-    r.close()
 
 
 def _only(**kw) -> SensorEffects:
@@ -204,11 +196,7 @@ def test_noise_std_matches_the_model(level):
 
 
 def _synth(args: list[str]):
-    from dav_core.synthetic.command import register
-
-    parser = argparse.ArgumentParser(prog="dav")
-    register(parser.add_subparsers(dest="command"))
-    ns = parser.parse_args(["synth", *args])
+    ns = synth_parser().parse_args(["synth", *args])
     return ns.func(ns)
 
 

@@ -383,19 +383,19 @@ def stream_depth(
 
 
 def _resolve_for(model, source: FrameSource, settings, hooks) -> tuple[ResolvedRun, LatentReader | None]:
-    """The resolved run for ``source``; a one-shot source is encoded now (latents stay on the CPU) and
-    its reader returned, since its length is known only once read."""
+    """The resolved run for ``source`` (``settings`` as given when already resolved); a one-shot source is
+    encoded now (latents stay on the CPU) and its reader returned, since its length is known only once read."""
+    resolved = settings if isinstance(settings, ResolvedRun) else None
     if source.reiterable:
-        if isinstance(settings, ResolvedRun):
-            return settings, None
-        return resolve_run(model, settings, source.num_frames, source.frame_size), None
-    plain = settings.settings if isinstance(settings, ResolvedRun) else settings
-    geometry = frame_geometry(model, plain, source.frame_size, source.num_frames or 2)
-    reader = LatentReader(model, source, geometry, plain.chunk_size, hooks=hooks)
+        return resolved or resolve_run(model, settings, source.num_frames, source.frame_size), None
+    if resolved is not None:
+        geometry, chunk_size = resolved.geometry, resolved.settings.chunk_size
+    else:  # a single frame gets the single-frame minimum size only when the source says it has one
+        geometry = frame_geometry(model, settings, source.frame_size, source.num_frames or 0)
+        chunk_size = settings.chunk_size
+    reader = LatentReader(model, source, geometry, chunk_size, hooks=hooks)
     count = reader.read_all()
-    if isinstance(settings, ResolvedRun):
-        return settings, reader
-    return resolve_run(model, settings, count, geometry=geometry), reader
+    return resolved or resolve_run(model, settings, count, geometry=geometry), reader
 
 
 def _schedule(model, run: ResolvedRun, skip, hooks: Hooks) -> _Schedule:

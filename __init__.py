@@ -5,9 +5,10 @@ are imported relatively, so nothing is added to sys.path and ComfyUI's own ``nod
 """
 
 from .nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS
-from .nodes._comfy import check_environment, register_model_folder
+from .nodes._comfy import check_environment, install_sample, register_model_folder
 
 register_model_folder()
+install_sample()
 check_environment()
 
 __all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]

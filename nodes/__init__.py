@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from . import depth, image, io, model
+from . import depth, image, io, model, plates
 
 NODE_CLASS_MAPPINGS: dict = {}
 NODE_DISPLAY_NAME_MAPPINGS: dict = {}
-for _module in (model, io, depth, image):
+for _module in (model, io, plates, depth, image):
     NODE_CLASS_MAPPINGS.update(_module.NODE_CLASS_MAPPINGS)
     NODE_DISPLAY_NAME_MAPPINGS.update(_module.NODE_DISPLAY_NAME_MAPPINGS)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from pathlib import Path
 
 log = logging.getLogger("DepthAnyVideo")
@@ -167,6 +168,27 @@ def ui_video(path: Path) -> dict:
 
 SAMPLE_NAME = "sample.mp4"
 SAMPLE_CLIP = Path(__file__).resolve().parents[1] / "assets" / SAMPLE_NAME  # shipped with the pack
+
+
+def install_sample() -> Path | None:
+    """Put the pack's sample clip into ComfyUI's input folder as ``sample.mp4`` (never over a file of that
+    name), so the shipped workflows run as loaded, core Load Video included. Only inside ComfyUI; a
+    read-only input folder is reported in one log line (the pack's own video lists still offer the sample)."""
+    if folder_paths() is None or not SAMPLE_CLIP.is_file():
+        return None
+    target = input_dir() / SAMPLE_NAME
+    if target.exists():
+        return target
+    partial = target.with_name(f".{SAMPLE_NAME}.partial")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(SAMPLE_CLIP, partial)
+        os.replace(partial, target)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        log.warning("Depth Any Video: could not put the sample clip into %s: %s", target.parent, error)
+        return None
+    return target
 
 
 def list_input_videos() -> list[str]:

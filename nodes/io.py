@@ -54,11 +54,13 @@ MAX_BATCH_BYTES = int(os.environ.get("DAV_MAX_BATCH_BYTES", 24 * 2**30))
 
 @dataclass(frozen=True)
 class DAVSource:
-    """DAV_SOURCE: where a loaded clip came from, so saved depth frames carry the source frame numbers."""
+    """DAV_SOURCE: where a loaded clip came from, so saved depth frames carry the source frame numbers (and,
+    for a plate, its padding, missing frames and metadata: a ``dav_core.io.plate.PlateInfo``)."""
 
     path: str
     frame_numbers: tuple[int, ...]
     fps: float
+    plate: object = None
 
 
 @node(
@@ -164,6 +166,10 @@ class DAV_SaveDepth:
                     "connect the DAV Load Video node whose frames made this depth"
                 )
             numbers, fps = list(source.frame_numbers), source.fps or fps
+            missing = set(getattr(source.plate, "missing", ()))
+            if missing:  # frames held over a hole in the plate: no depth is saved under their numbers
+                keep = [i for i, n in enumerate(numbers) if n not in missing]
+                depth, numbers = depth[keep], [numbers[i] for i in keep]
         folder = _comfy.output_folder(filename_prefix)
         encoding = DepthEncoding(kind=check_choice("values", values, DEPTH_KINDS))
         bar = _comfy.progress_bar(len(numbers))

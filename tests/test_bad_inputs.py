@@ -408,10 +408,10 @@ def test_disk_full_keeps_whole_frames_and_resume_finishes(tmp_path, long_clip, t
     assert json.loads((out / "manifest.json").read_text())["completed"] is False
     files = sorted(p.name for p in out.iterdir())
     assert not [f for f in files if f.endswith(".tmp")], files  # no partial frame, under any name
-    assert all(f in reference for f in files if f.startswith("depth_")) and len(
-        [f for f in files if f.startswith("depth_")]
+    assert all(f in reference for f in files if f.startswith("depth.")) and len(
+        [f for f in files if f.startswith("depth.")]
     ) == 4
-    for name in (f for f in files if f.startswith("depth_")):
+    for name in (f for f in files if f.startswith("depth.")):
         assert (out / name).read_bytes() == reference[name]
     monkeypatch.setattr(writers.Png16SequenceWriter, "_encode", real)  # space freed
     assert main([*args, "--resume"]) == 0

@@ -230,6 +230,15 @@ def test_a_failed_exr_frame_leaves_no_file_under_its_final_name(tmp_path, monkey
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+def test_windows_that_do_not_fit_the_depth_are_refused_before_a_file_is_written(tmp_path):
+    plate = PlateInfo(display_window=(0, 0, 9, 9))
+    with pytest.raises(ValueError, match=r"depth frame 1001 is 6x4 but the plate's display window \(0, 0, 9, 9\) is 10x10"):
+        with ExrSequenceWriter(tmp_path, writers.DepthEncoding(), plate=plate) as writer:
+            writer.write(1001, np.zeros((4, 6), np.float32))
+    assert names(tmp_path, "*") == [] and not list(tmp_path.glob(".*.tmp"))
+    assert read_manifest(tmp_path)["completed"] is False
+
+
 # --------------------------------------------------------------------------- resume and overwrite
 
 

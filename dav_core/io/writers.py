@@ -471,7 +471,10 @@ class ExrSequenceWriter(_SequenceWriter):
     def _extra_manifest(self) -> dict[str, Any]:
         entry = {**super()._extra_manifest(), "exr_type": self.exr_type, "layers": list(self.layers)}
         if self.size is not None:
-            entry["display_window"], entry["data_window"] = frame_windows(self.plate, self.size, 0)
+            try:
+                entry["display_window"], entry["data_window"] = frame_windows(self.plate, self.size, 0)
+            except ValueError:  # windows that do not fit the frames: refused when the first frame was written
+                pass
         return entry
 
 

@@ -143,7 +143,7 @@ def test_exr_has_a_depth_layer_and_the_plates_header(tmp_path, tiny_model):
         assert spec.getattribute("dav:sourceColorSpace") == "ACEScg"
         assert json.loads(spec.getattribute("dav:colour")) == ACES
         assert spec.getattribute("PixelAspectRatio") == 1.0
-        assert spec.getattribute("FramesPerSecond") == (24, 1)
+        assert spec.getattribute("framesPerSecond") == (24, 1)
         assert json.loads(spec.getattribute("dav:model")) == job["model"]
         assert json.loads(spec.getattribute("dav:settings")) == job["settings"]
         display = (spec.full_x, spec.full_y, spec.full_x + spec.full_width - 1, spec.full_y + spec.full_height - 1)

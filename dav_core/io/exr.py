@@ -1,4 +1,5 @@
-"""Depth EXRs as compositors read them, written and read with OpenImageIO.
+"""Depth EXRs as compositors read them (written and read with the OpenEXR package, a core dependency;
+the tests read them back with OpenImageIO, as Nuke-like tools do).
 
 Layout of one frame (one part, scanlines, ZIP):
 
@@ -23,6 +24,7 @@ import os
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,12 +49,12 @@ NORMAL_CHANNELS = ("N.X", "N.Y", "N.Z")
 NORMALS_SPACE = "camera, OpenGL axes: x right, y up, z towards the viewer"
 
 
-def _oiio():
+def _openexr():
     try:
-        import OpenImageIO
+        import OpenEXR
     except ImportError:
-        raise ImportError('EXR output needs OpenImageIO: pip install "openimageio"') from None
-    return OpenImageIO
+        raise ImportError('EXR files need the OpenEXR package: pip install "OpenEXR>=3.3"') from None
+    return OpenEXR
 
 
 def parse_exr_layers(text: str | Sequence[str], name: str = "exr_layers") -> tuple[str, ...]:
@@ -104,84 +106,58 @@ def write_depth_exr(
     """Write one frame: ``depth`` float32 [H,W] over the display window, ``normals`` [3,H,W] unit camera-space
     normals (x right, y down, z forward, as :func:`dav_core.relight.depth_to_normals` gives them) or None;
     ``attributes``: further string/int header attributes (the ``dav*`` ones)."""
-    oiio = _oiio()
+    exr = _openexr()
     display, data = frame_windows(plate, depth.shape, frame)
     x0, y0 = data[0] - display[0], data[1] - display[1]
     rows, cols = slice(y0, y0 + data[3] - data[1] + 1), slice(x0, x0 + data[2] - data[0] + 1)
-    planes, names = [depth[rows, cols]], [DEPTH_CHANNEL]
+    dtype = np.float16 if exr_type == "half" else np.float32
+    channels = {DEPTH_CHANNEL: depth[rows, cols]}  # [h,w] each
     if normals is not None:
         gl = normals * np.array([1.0, -1.0, -1.0], np.float32)[:, None, None]  # OpenCV -> OpenGL axes
-        planes += list(gl[:, rows, cols])
-        names += list(NORMAL_CHANNELS)
-    pixels = np.ascontiguousarray(np.stack(planes, axis=-1), dtype=np.float32)  # [h,w,C]
-    spec = oiio.ImageSpec(pixels.shape[1], pixels.shape[0], len(names), oiio.HALF if exr_type == "half" else oiio.FLOAT)
-    spec.channelnames = tuple(names)
-    spec.x, spec.y = data[0], data[1]
-    spec.full_x, spec.full_y = display[0], display[1]
-    spec.full_width, spec.full_height = display[2] - display[0] + 1, display[3] - display[1] + 1
-    spec.attribute("compression", "zip")
-    spec.attribute("PixelAspectRatio", float(plate.pixel_aspect))
-    spec.attribute("frame", int(frame))
+        channels.update(zip(NORMAL_CHANNELS, gl[:, rows, cols], strict=True))
+    channels = {name: np.ascontiguousarray(plane, dtype=dtype) for name, plane in channels.items()}
+    header: dict[str, Any] = {
+        "compression": exr.ZIP_COMPRESSION,
+        "type": exr.scanlineimage,
+        "displayWindow": (np.array(display[:2], np.int32), np.array(display[2:], np.int32)),
+        "dataWindow": (np.array(data[:2], np.int32), np.array(data[2:], np.int32)),
+        "pixelAspectRatio": float(plate.pixel_aspect),
+        "frame": int(frame),
+        "dav:sourceColorSpace": str(plate.colour.get("colorspace", "raw")),
+        "dav:colour": json.dumps(plate.colour, sort_keys=True),
+        **({"dav:normalsSpace": NORMALS_SPACE} if normals is not None else {}),
+        **(attributes or {}),
+    }
     if fps:
-        rate = Fraction(fps).limit_denominator(1001 * 1000)
-        spec.attribute("FramesPerSecond", oiio.TypeDesc("rational"), (rate.numerator, rate.denominator))
-    spec.attribute("dav:sourceColorSpace", str(plate.colour.get("colorspace", "raw")))
-    spec.attribute("dav:colour", json.dumps(plate.colour, sort_keys=True))
-    if normals is not None:
-        spec.attribute("dav:normalsSpace", NORMALS_SPACE)
-    for key, value in (attributes or {}).items():
-        spec.attribute(key, value)
-    out = oiio.ImageOutput.create("exr")  # by format name: the temporary file's suffix is .tmp
-    if out is None or not out.open(str(path), spec):
-        raise OSError(f"cannot write {path}: {(out.geterror() if out else oiio.geterror()) or 'unknown error'}")
-    try:
-        if not out.write_image(pixels):
-            raise OSError(f"cannot write {path}: {out.geterror()}")
-    finally:
-        out.close()
+        header["framesPerSecond"] = Fraction(fps).limit_denominator(1001 * 1000)
+    with exr.File(header, channels) as out:
+        out.write(str(path))
 
 
-def _depth_channel(spec) -> int:
-    for name in (DEPTH_CHANNEL, LEGACY_DEPTH_CHANNEL):
-        index = spec.channelindex(name)
-        if index >= 0:
-            return index
-    return -1
+def _depth_channel(channels: Mapping[str, Any]) -> str | None:
+    return next((name for name in (DEPTH_CHANNEL, LEGACY_DEPTH_CHANNEL) if name in channels), None)
 
 
 def read_depth_exr_file(path: str | os.PathLike) -> tuple[np.ndarray, dict]:
-    """(float32 depth [h,w] of the data window, the header's attributes) of a depth EXR (``depth.Z`` or the
-    ``Z`` of earlier versions)."""
-    oiio = _oiio()
-    inp = oiio.ImageInput.open(str(path))
-    if inp is None:
-        raise ValueError(f"cannot read {path}: {oiio.geterror()}")
-    try:
-        spec = inp.spec()
-        channel = _depth_channel(spec)
-        if channel < 0:
-            raise ValueError(f"{path} has no depth channel ({DEPTH_CHANNEL}); it has {', '.join(spec.channelnames)}")
-        pixels = inp.read_image(0, 0, channel, channel + 1, "float")
-        if pixels is None or inp.has_error:
-            raise ValueError(f"cannot read the pixels of {path}: {inp.geterror()}")
-        attributes = {a.name: a.value for a in spec.extra_attribs}
-    finally:
-        inp.close()
-    return np.array(pixels[..., 0], dtype=np.float32), attributes
+    """(float32 depth [h,w] of the data window, the header) of a depth EXR (``depth.Z``, or the ``Z`` of
+    earlier versions)."""
+    exr = _openexr()
+    with exr.File(str(path)) as file:  # header and pixels must be copied out before the file closes
+        channels = file.channels()
+        name = _depth_channel(channels)
+        if name is None:
+            raise ValueError(f"{path} has no depth channel ({DEPTH_CHANNEL}); it has {', '.join(channels)}")
+        return np.array(channels[name].pixels, dtype=np.float32), dict(file.header())
 
 
 def valid_depth_exr(path: Path, size: tuple[int, int] | None) -> bool:
     """True when ``path`` is a whole, readable depth EXR whose display window is ``size`` (H, W) if given."""
-    oiio = _oiio()
-    inp = oiio.ImageInput.open(str(path))
-    if inp is None:
-        oiio.geterror()  # clear it, so OpenImageIO does not report it at exit
-        return False
+    exr = _openexr()
     try:
-        spec = inp.spec()
-        ok = _depth_channel(spec) >= 0 and (size is None or (spec.full_height, spec.full_width) == tuple(size))
-        ok = ok and inp.read_image("float") is not None and not inp.has_error  # decompresses every pixel
-        inp.geterror()
-        return ok
-    finally:
-        inp.close()
+        with exr.File(str(path)) as file:  # reads and decompresses every pixel
+            channels = file.channels()
+            low, high = file.header()["displayWindow"]
+            shown = (int(high[1] - low[1] + 1), int(high[0] - low[0] + 1))
+            return _depth_channel(channels) is not None and (size is None or shown == tuple(size))
+    except Exception:  # OpenEXR raises plain RuntimeError/Exception for damaged files
+        return False

@@ -5,6 +5,11 @@ resolved once (:func:`dav_core.run.resolve_run`), the output folder follows the 
 :mod:`dav_core.io.depth_outputs` (identity, resume, overwrite, lock), and the frames come from
 :func:`dav_core.stages.stream_depth`. With ``resume`` only the frames missing from every sequence output
 are computed (all of them when a single-file output is asked for, since it needs every frame).
+
+Files carry the plate's identity (``source.plate``, :class:`dav_core.io.plate.PlateInfo`): frame numbers
+(``first_frame`` + the source's frame number) padded as the plate's, the plate's storage size (depth made
+at square pixels is resized back to it) and pixel aspect, windows and colourspace in EXR headers, and the
+plate in the manifest.
 """
 
 from __future__ import annotations
@@ -15,11 +20,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import torch
+
 from .hooks import NO_HOOKS, Hooks
 from .io.depth_outputs import PREVIEW_FORMAT, DepthOutputs, parse_formats
+from .io.exr import check_exr_type, parse_exr_layers
+from .io.output_names import DEFAULT_NAME, check_name
+from .io.plate import PlateInfo
 from .io.writers import read_manifest
 from .longvideo.sources import FrameSource
 from .models.loading import DAVModel
+from .resize import resize_frames
 from .run import ResolvedRun, resolve_run
 from .settings import LongVideoSettings
 from .stages import stream_depth
@@ -31,13 +43,19 @@ __all__ = ["PREVIEW_FORMAT", "JobResult", "OutputSpec", "job_identity", "parse_f
 
 @dataclass(frozen=True)
 class OutputSpec:
-    """Where and how a job writes: the folder, the formats, the preview colours and the resume rule."""
+    """Where and how a job writes: the folder, the formats, the preview colours, the resume rule, the files'
+    ``name`` (``<name>.<frame>.<ext>``), the number of a video's first frame (``first_frame`` + source frame
+    number), and the EXR pixel type (``half``/``float``) and layers (``depth``, ``normals``)."""
 
     folder: str | Path
     formats: tuple[str, ...] = ("png16", PREVIEW_FORMAT)
     colormap: str = "Spectral"
     resume: bool = False
     overwrite: bool = False
+    name: str = DEFAULT_NAME
+    first_frame: int = 0
+    exr_type: str = "float"
+    exr_layers: tuple[str, ...] = ("depth",)
 
 
 @dataclass(frozen=True)
@@ -79,6 +97,9 @@ def write_depth(
     """
     names = {"output": "output", "resume": "resume", "overwrite": "overwrite", **(names or {})}
     formats = parse_formats(output.formats, names.get("format", "format"))
+    layout = _output_layout(output, formats, names)
+    plate: PlateInfo = getattr(source, "plate", None) or PlateInfo()
+    _check_not_the_input(source, plate, output, names)
     if not source.num_frames:
         raise ValueError("no frames selected: the frame range selects nothing")
     recorded = (read_manifest(output.folder) or {}).get("job") or {} if output.resume else {}
@@ -91,17 +112,21 @@ def write_depth(
         kept_sizes=recorded.get("settings"),
         names=names,
     )
-    numbers = list(getattr(source, "frame_numbers", range(source.num_frames)))
+    numbers = [output.first_frame + n for n in getattr(source, "frame_numbers", range(source.num_frames))]
     outputs = DepthOutputs(
         output.folder,
         formats,
         numbers,
-        job_identity(source, run, model),
-        fps=source.fps or 24.0,
+        {**job_identity(source, run, model), "output": layout},
+        fps=source.fps,
         colormap=output.colormap,
         resume=output.resume,
         overwrite=output.overwrite,
         names=names,
+        plate=plate,
+        name=output.name,
+        exr_type=output.exr_type,
+        exr_layers=output.exr_layers,
     )
     skip = set() if outputs.needs_every_frame else {i for i, n in enumerate(numbers) if n in outputs.kept}
     if output.resume:
@@ -110,8 +135,43 @@ def write_depth(
     computed = 0
     with outputs:
         for frame in stream_depth(model, source, run, hooks=hooks, skip_frames=skip):
-            outputs.write(numbers[frame.index], frame.disparity)
+            outputs.write(numbers[frame.index], to_storage_size(frame.disparity, plate.storage_size))
             computed += 1
     seconds = time.perf_counter() - start
     logger.info("wrote %d frames to %s in %.1f s", computed, outputs.output, seconds)
     return JobResult(outputs.output, len(numbers), computed, len(numbers) - computed, seconds, run)
+
+
+def to_storage_size(depth: np.ndarray, storage_size: tuple[int, int] | None) -> np.ndarray:
+    """Depth [H,W] made at square pixels -> the plate's stored size (H,W) (anamorphic plates), resized with the
+    frames' filter; unchanged when the sizes agree or the plate records none."""
+    if storage_size is None or tuple(depth.shape) == tuple(storage_size):
+        return depth
+    resized = resize_frames(torch.from_numpy(np.ascontiguousarray(depth, np.float32))[None, None], tuple(storage_size))
+    return resized[0, 0].numpy()  # [H,W] at storage size
+
+
+def _output_layout(output: OutputSpec, formats: tuple[str, ...], names: Mapping[str, str]) -> dict:
+    """The checked naming and EXR options, recorded with the job so a resume keeps them."""
+    if isinstance(output.first_frame, bool) or not isinstance(output.first_frame, int):
+        raise ValueError(f"{names.get('first_frame', 'first_frame')} must be an integer, got {output.first_frame!r}")
+    layout = {"name": check_name(output.name, names.get("name", "name")), "first_frame": output.first_frame}
+    exr_type = check_exr_type(output.exr_type, names.get("exr_type", "exr_type"))
+    layers = parse_exr_layers(output.exr_layers, names.get("exr_layers", "exr_layers"))
+    if "exr" in formats:
+        layout.update(exr_type=exr_type, exr_layers=list(layers))
+    return layout
+
+
+def _check_not_the_input(source: FrameSource, plate: PlateInfo, output: OutputSpec, names: Mapping[str, str]) -> None:
+    """Refuse output names that are the input sequence's own, in its own folder (an overwrite would delete it)."""
+    path = getattr(source, "path", None)
+    if path is None or plate.name != output.name:
+        return
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    if folder.resolve() == Path(output.folder).resolve():
+        raise ValueError(
+            f"{names.get('name', 'name')} {output.name!r} is the name of the input sequence in {folder}: choose "
+            f"another name or another {names['output']}"
+        )

@@ -16,18 +16,28 @@ def disparity_to_depth(disparity: torch.Tensor, near: float, far: float) -> torc
     return 1.0 / inverse
 
 
-def pinhole_intrinsics(height: int, width: int, fov_degrees: float) -> torch.Tensor:
-    """3x3 intrinsics of a centred pinhole camera with horizontal field of view ``fov_degrees``."""
+# The relighting nodes' defaults: a 60° lens, relative depth spread over near..far = 1..10.
+DEFAULT_FOV_DEGREES, DEFAULT_NEAR, DEFAULT_FAR = 60.0, 1.0, 10.0
+
+
+def pinhole_intrinsics(height: int, width: int, fov_degrees: float, pixel_aspect: float = 1.0) -> torch.Tensor:
+    """3x3 intrinsics of a centred pinhole camera with horizontal field of view ``fov_degrees``; pixels
+    ``pixel_aspect`` times as wide as tall (the vertical focal length in pixels is that much longer)."""
     if not 0 < fov_degrees < 180:
         raise ValueError(f"fov_degrees must be in (0, 180), got {fov_degrees}")
+    if not pixel_aspect > 0:
+        raise ValueError(f"pixel_aspect must be > 0, got {pixel_aspect}")
     focal = 0.5 * width / math.tan(math.radians(fov_degrees) / 2)
-    return torch.tensor([[focal, 0.0, (width - 1) / 2], [0.0, focal, (height - 1) / 2], [0.0, 0.0, 1.0]])
+    return torch.tensor(
+        [[focal, 0.0, (width - 1) / 2], [0.0, focal * pixel_aspect, (height - 1) / 2], [0.0, 0.0, 1.0]]
+    )
 
 
-def depth_to_normals(depth: torch.Tensor, fov_degrees: float) -> torch.Tensor:
-    """Depth [T,H,W] to unit camera-space normals [T,3,H,W] (x right, y down, z forward), facing the camera."""
+def depth_to_normals(depth: torch.Tensor, fov_degrees: float, pixel_aspect: float = 1.0) -> torch.Tensor:
+    """Depth [T,H,W] to unit camera-space normals [T,3,H,W] (x right, y down, z forward), facing the camera.
+    ``pixel_aspect``: width / height of a stored pixel (anamorphic plates at their storage size)."""
     count, height, width = depth.shape
-    camera = pinhole_intrinsics(height, width, fov_degrees).expand(count, 3, 3)
+    camera = pinhole_intrinsics(height, width, fov_degrees, pixel_aspect).expand(count, 3, 3)
     normals = torch.nan_to_num(_kornia_depth_to_normals(depth[:, None], camera, normalize_points=False))
     flip = torch.where(normals[:, 2:3] > 0, -1.0, 1.0)  # a visible surface's normal points towards -z
     return torch.nn.functional.normalize(normals * flip, dim=1)
@@ -65,11 +75,24 @@ def lambert_relight(
     return (plate + (lit - plate) * amount).clamp(0, 1)
 
 
+def normals_from_values(
+    values: torch.Tensor,
+    kind: str,
+    fov_degrees: float = DEFAULT_FOV_DEGREES,
+    near: float = DEFAULT_NEAR,
+    far: float = DEFAULT_FAR,
+    pixel_aspect: float = 1.0,
+) -> torch.Tensor:
+    """Relative values [T,H,W] in [0,1] (``kind`` disparity: near = 1; depth: far = 1) -> unit camera-space
+    normals [T,3,H,W] (x right, y down, z forward; see :func:`depth_to_normals`)."""
+    disparity = values if kind == "disparity" else 1.0 - values
+    return depth_to_normals(disparity_to_depth(disparity, near, far), fov_degrees, pixel_aspect)
+
+
 def normals_image(values: torch.Tensor, kind: str, fov_degrees: float, near: float, far: float) -> torch.Tensor:
     """Relative values [T,H,W] in [0,1] (``kind`` disparity: near = 1; depth: far = 1) -> camera-space
     normals encoded as an image [T,H,W,3] in [0,1] (0.5 + 0.5 * n)."""
-    disparity = values if kind == "disparity" else 1.0 - values
-    normals = depth_to_normals(disparity_to_depth(disparity, near, far), fov_degrees)  # [T,3,H,W]
+    normals = normals_from_values(values, kind, fov_degrees, near, far)  # [T,3,H,W]
     return (normals * 0.5 + 0.5).permute(0, 2, 3, 1).clamp(0, 1).contiguous()
 
 

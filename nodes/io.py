@@ -133,7 +133,7 @@ class DAV_LoadVideo:
             "colour-mapped preview; npy: one array file",
         ),
         "filename_prefix": tip(
-            "STRING", "dav/depth", "Folder under ComfyUI's output folder; frames are named depth_<source frame>.ext"
+            "STRING", "dav/depth", "Folder under ComfyUI's output folder; frames are named depth.<source frame>.ext (depth.0001.exr)"
         ),
         "values": choice(DEPTH_KINDS, "disparity", "What the mask holds (Decode Depth's output setting), recorded in the files"),
         "colormap": choice(COLORMAPS, "Spectral", "mp4 only: colours of the preview"),
@@ -177,7 +177,7 @@ class DAV_SaveDepth:
         job = batch_identity(values, numbers, encoding)
         preview = None if format == PREVIEW_FORMAT else _temp_preview(encoding, fps, colormap, numbers)
         with DepthOutputs(folder, [format], numbers, job, encoding=encoding, fps=fps, colormap=colormap,
-                          overwrite=overwrite, names=SAVE_NAMES) as outputs, preview or contextlib.nullcontext():
+                          overwrite=overwrite, names=SAVE_NAMES, plate=getattr(source, "plate", None)) as outputs, preview or contextlib.nullcontext():
             for number, frame in zip(numbers, values, strict=True):
                 _comfy.check_interrupt()
                 outputs.write(number, frame)

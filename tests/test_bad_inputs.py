@@ -106,7 +106,7 @@ def clip(work: Path, **kwargs) -> Path:
 
 def frames_written(count: int, size=None):
     def check(work: Path) -> None:
-        pngs = sorted((work / "out").glob("depth_*.png"))
+        pngs = sorted((work / "out").glob("depth.*.png"))
         assert len(pngs) == count, [p.name for p in pngs]
         if size is not None:
             with Image.open(pngs[0]) as image:
@@ -118,7 +118,7 @@ def frames_written(count: int, size=None):
 
 def nothing_written(work: Path) -> None:
     out = work / "out"
-    assert not out.exists() or not list(out.glob("depth_*")), list(out.iterdir())
+    assert not out.exists() or not list(out.glob("depth*")), list(out.iterdir())
 
 
 def _folder(work: Path, images: dict[str, np.ndarray]) -> Path:
@@ -351,12 +351,12 @@ def reference(tmp_path_factory, long_clip, tiny_dav_dir) -> dict[str, bytes]:
     work = tmp_path_factory.mktemp("reference")
     done = run_dav_process(depth(long_clip, work, tiny_dav_dir, "--format", "png16", "--window-batch", "1"))
     assert done.returncode == 0, done.stderr
-    return {p.name: p.read_bytes() for p in sorted((work / "out").glob("depth_*.png"))}
+    return {p.name: p.read_bytes() for p in sorted((work / "out").glob("depth.*.png"))}
 
 
 def _wait_for_frames(out: Path, process: subprocess.Popen, count: int, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
-    while len(list(out.glob("depth_*.png"))) < count:
+    while len(list(out.glob("depth.*.png"))) < count:
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "no frames were written in time"
         time.sleep(0.05)
@@ -375,11 +375,11 @@ def test_signal_mid_run_then_resume_is_identical(sig, tmp_path, long_clip, tiny_
     assert process.returncode == (130 if sig == signal.SIGINT else -signal.SIGKILL)
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["completed"] is False
-    written = {p.name for p in (tmp_path / "out").glob("depth_*.png")}
+    written = {p.name for p in (tmp_path / "out").glob("depth.*.png")}
     assert 0 < len(written) < len(reference)
     done = run_dav_process([*args, "--resume"])
     assert done.returncode == 0, done.stderr
-    assert {p.name: p.read_bytes() for p in sorted((tmp_path / "out").glob("depth_*.png"))} == reference
+    assert {p.name: p.read_bytes() for p in sorted((tmp_path / "out").glob("depth.*.png"))} == reference
     assert json.loads((tmp_path / "out" / "manifest.json").read_text())["completed"] is True
     assert not list((tmp_path / "out").glob(".*.tmp"))
 
@@ -408,14 +408,14 @@ def test_disk_full_keeps_whole_frames_and_resume_finishes(tmp_path, long_clip, t
     assert json.loads((out / "manifest.json").read_text())["completed"] is False
     files = sorted(p.name for p in out.iterdir())
     assert not [f for f in files if f.endswith(".tmp")], files  # no partial frame, under any name
-    assert all(f in reference for f in files if f.startswith("depth_")) and len(
-        [f for f in files if f.startswith("depth_")]
+    assert all(f in reference for f in files if f.startswith("depth.")) and len(
+        [f for f in files if f.startswith("depth.")]
     ) == 4
-    for name in (f for f in files if f.startswith("depth_")):
+    for name in (f for f in files if f.startswith("depth.")):
         assert (out / name).read_bytes() == reference[name]
     monkeypatch.setattr(writers.Png16SequenceWriter, "_encode", real)  # space freed
     assert main([*args, "--resume"]) == 0
-    assert {p.name: p.read_bytes() for p in sorted(out.glob("depth_*.png"))} == reference
+    assert {p.name: p.read_bytes() for p in sorted(out.glob("depth.*.png"))} == reference
 
 
 @pytest.mark.slow
@@ -491,7 +491,7 @@ def test_nan_depth_from_the_model_stops_the_run(tmp_path, tiny_model, monkeypatc
     with pytest.raises(RuntimeError, match=r"NaN or infinite depth at frames \[0.*fp32"):
         settings = LongVideoSettings(steps=1, max_resolution=64)
         write_depth(tiny_model, ArraySource(frames), settings, OutputSpec(tmp_path, ("png16",)))
-    assert not list(tmp_path.glob("depth_*.png"))
+    assert not list(tmp_path.glob("depth.*.png"))
 
 
 # --------------------------------------------------------------------------- nodes
@@ -553,4 +553,4 @@ def test_node(case, comfy, handle, tiny_dav_dir):
     with pytest.raises(error, match=message):
         call(namespace, context)
     assert sorted(p.relative_to(outside) for p in outside.rglob("*")) == before  # nothing written outside
-    assert not [p for p in comfy.output.rglob("depth_*") if p.is_file()]
+    assert not [p for p in comfy.output.rglob("depth*") if p.is_file()]

@@ -308,10 +308,10 @@ def _assert_only_new_run(folder: Path, seed: int | None) -> None:
 def test_resumed_file_run_refuses_a_folder_without_its_job(server):
     prefix, folder = _contract_folder(server, "save_then_resume")
     assert _outcome(server, _save_depth(0.25, filename_prefix=prefix))[0] == "success"
-    before = {p.name: p.read_bytes() for p in folder.glob("depth_*.png")}
+    before = {p.name: p.read_bytes() for p in folder.glob("depth.*.png")}
     status, messages = _outcome(server, _file_to_file(filename_prefix=prefix, resume=True))
     assert status == "error" and "resume" in messages, messages[-2000:]
-    assert {p.name: p.read_bytes() for p in folder.glob("depth_*.png")} == before
+    assert {p.name: p.read_bytes() for p in folder.glob("depth.*.png")} == before
 
 
 def test_file_runs_on_one_folder_resume_only_their_own_job_and_overwrite_cleanly(server):
@@ -398,14 +398,14 @@ def test_long_video_depth_workflow(server):
     _run(server, prompt)
     print(f"long_video_depth ran in {time.monotonic() - started:.1f}s")
     out = server["comfy"] / "output" / "dav" / "long_video_depth"
-    exr = sorted((out / "exr").glob("depth_*.exr"))
-    assert [p.name for p in exr] == [f"depth_{i:06d}.exr" for i in range(CLIP["frames"])]
+    exr = sorted((out / "exr").glob("depth.*.exr"))
+    assert [p.name for p in exr] == [f"depth.{i:04d}.exr" for i in range(CLIP["frames"])]
     assert output_is_complete(out / "exr")
     for path in exr[:: len(exr) - 1]:
         depth, _ = read_depth_exr(path)
         assert depth.shape == (CLIP["height"], CLIP["width"])
         assert np.isfinite(depth).all() and 0.0 <= depth.min() and depth.max() <= 1.0
-    pngs = sorted((out / "png16").glob("depth_*.png"))
+    pngs = sorted((out / "png16").glob("depth.*.png"))
     assert len(pngs) == CLIP["frames"] and output_is_complete(out / "png16")
     first = _png16(pngs[0])
     assert first.shape == (CLIP["height"], CLIP["width"]) and first.dtype == np.uint16 and first.max() > first.min()
@@ -430,7 +430,7 @@ def test_vfx_relighting_workflow(server):
     assert len(relit) == CLIP["frames"]
     image = np.asarray(Image.open(relit[0]).convert("RGB"))
     assert image.shape == (CLIP["height"], CLIP["width"], 3) and image.std() > 0
-    exr = sorted((out / "depth_exr").glob("depth_*.exr"))
+    exr = sorted((out / "depth_exr").glob("depth.*.exr"))
     assert len(exr) == CLIP["frames"]
     depth, _ = read_depth_exr(exr[-1])
     assert depth.shape == (CLIP["height"], CLIP["width"]) and 0.0 <= depth.min() and depth.max() <= 1.0
@@ -455,8 +455,8 @@ def test_depth_control_video_workflow_from_core_load_video(server):
     history = _run(server, prompt)
     print(f"depth_control_video ran in {time.monotonic() - started:.1f}s")
     out = server["comfy"] / "output" / "dav" / "depth_control_video"
-    pngs = sorted((out / "png16").glob("depth_*.png"))
-    assert [p.name for p in pngs] == [f"depth_{i:06d}.png" for i in range(CLIP["frames"])]
+    pngs = sorted((out / "png16").glob("depth.*.png"))
+    assert [p.name for p in pngs] == [f"depth.{i:04d}.png" for i in range(CLIP["frames"])]
     assert output_is_complete(out / "png16")
     saved = sorted(out.glob("control*.mp4"))
     assert len(saved) == 1, sorted(p.name for p in out.iterdir())
@@ -550,8 +550,8 @@ def test_soak_twenty_runs_with_random_cancels(server):
             interrupted += 1
         rss.append(_rss_mb(server["process"].pid))
         states = {
-            "exr": _folder_state(root / f"{run:02d}" / "exr", "depth_*.exr"),
-            "png16": _folder_state(root / f"{run:02d}" / "png16", "depth_*.png"),
+            "exr": _folder_state(root / f"{run:02d}" / "exr", "depth.*.exr"),
+            "png16": _folder_state(root / f"{run:02d}" / "png16", "depth.*.png"),
         }
         for name, (completed, frames) in states.items():
             if finished or completed:  # complete outputs: every frame, identical to the first run's

@@ -23,7 +23,7 @@ CLI_SETTINGS = ["--steps", "1", "--seed", "3", "--max-resolution", "64", "--wind
 def read_exrs(folder: Path, count: int) -> np.ndarray:
     from dav_core.io.writers import read_depth_exr
 
-    return np.stack([read_depth_exr(folder / f"depth_{i:06d}.exr")[0] for i in range(count)])
+    return np.stack([read_depth_exr(folder / f"depth.{i:04d}.exr")[0] for i in range(count)])
 
 
 def run_cli(*args) -> DavRun:
@@ -73,7 +73,7 @@ def test_small_chunk_sizes_work(tmp_path, tiny_dav_dir, chunk_size):
     out = tmp_path / "out"
     args = [clip, "--output", out, "--model", tiny_dav_dir, "--chunk-size", chunk_size, *CLI_SETTINGS]
     assert run_cli(*args).code == 0
-    assert len(list(out.glob("depth_*.png"))) == 12 and (out / "depth_preview.mp4").is_file()
+    assert len(list(out.glob("depth.*.png"))) == 12 and (out / "depth_preview.mp4").is_file()
 
 
 def test_a_file_is_probed_once_opened_once_per_pass_and_each_frame_converted_once(
@@ -102,7 +102,7 @@ def test_a_file_is_probed_once_opened_once_per_pass_and_each_frame_converted_onc
     )
     assert len(opens) == 3, opens  # one probe, one open for the keyframes, one for the windows
     assert len(converted) == FRAMES and len(set(converted)) == FRAMES  # no frame converted twice or discarded
-    assert len(list((tmp_path / "out").glob("depth_*.png"))) == FRAMES
+    assert len(list((tmp_path / "out").glob("depth.*.png"))) == FRAMES
 
 
 def test_stream_and_stages_share_one_schedule(tiny_model):

@@ -185,25 +185,21 @@ def test_depth_encoding() -> None:
 
 def test_png16_round_trip(tmp_path: Path) -> None:
     frames = depth_frames(3)
-    with Png16SequenceWriter(tmp_path, NORM, expected_frames=[10, 12, 14], start_offset=1) as writer:
-        for index, depth in zip([10, 12, 14], frames, strict=True):
+    with Png16SequenceWriter(tmp_path, NORM, expected_frames=[11, 13, 15]) as writer:
+        for index, depth in zip([11, 13, 15], frames, strict=True):
             writer.write(index, depth)
-    assert sorted(p.name for p in tmp_path.glob("*.png")) == [
-        "depth_000011.png",
-        "depth_000013.png",
-        "depth_000015.png",
-    ]
-    with Image.open(tmp_path / "depth_000011.png") as img:
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["depth.0011.png", "depth.0013.png", "depth.0015.png"]
+    with Image.open(tmp_path / "depth.0011.png") as img:
         assert img.mode == "I;16" and img.size == (47, 33)
     for number, depth in zip([11, 13, 15], frames, strict=True):
-        decoded = read_depth_png16(tmp_path / f"depth_{number:06d}.png", NORM)
+        decoded = read_depth_png16(tmp_path / f"depth.{number:04d}.png", NORM)
         error = np.abs(decoded - depth).max() / (NORM.high - NORM.low)
         assert error <= 1 / 65535
     manifest = read_manifest(tmp_path)
     entry = manifest["outputs"]["png16"]
     assert manifest["completed"] and entry["completed"]
     assert (entry["frame_count"], entry["width"], entry["height"]) == (3, 47, 33)
-    assert entry["frame_indices"] == [10, 12, 14] and entry["start_offset"] == 1
+    assert entry["frame_indices"] == [11, 13, 15] and entry["files"] == "depth.%04d.png"
     assert entry["normalization"] == NORM.to_dict()
 
 
@@ -212,26 +208,26 @@ def test_png16_clips_out_of_range_and_refuses_nan(tmp_path: Path) -> None:
         writer.write(0, np.array([[-5.0, 0.5, 7.0]], dtype=np.float32))
         with pytest.raises(ValueError, match="frame 1 holds NaN or infinite values"):
             writer.write(1, np.array([[0.5, np.nan, 0.5]], dtype=np.float32))
-    with Image.open(tmp_path / "depth_000000.png") as img:
+    with Image.open(tmp_path / "depth.0000.png") as img:
         assert np.asarray(img).tolist() == [[0, 32768, 65535]]
-    assert not (tmp_path / "depth_000001.png").exists()
+    assert not (tmp_path / "depth.0001.png").exists()
 
 
 def test_exr_round_trip(tmp_path: Path) -> None:
-    OpenEXR = pytest.importorskip("OpenEXR")
+    oiio = pytest.importorskip("OpenImageIO")
     frames = depth_frames(2)
     with ExrSequenceWriter(tmp_path, NORM, expected_frames=2) as writer:
         for index, depth in enumerate(frames):
             writer.write(index, depth)
     for index, depth in enumerate(frames):
-        decoded, norm = read_depth_exr(tmp_path / f"depth_{index:06d}.exr")
+        decoded, norm = read_depth_exr(tmp_path / f"depth.{index:04d}.exr")
         assert decoded.dtype == np.float32
         np.testing.assert_array_equal(decoded, depth)
         assert norm == NORM
-        with OpenEXR.File(str(tmp_path / f"depth_{index:06d}.exr")) as exr:
-            header = exr.header()
-            assert list(exr.channels()) == ["Z"]
-            assert (header["davKind"], header["davRelative"], header["davFrame"]) == ("disparity", 1, index)
+        spec = oiio.ImageInput.open(str(tmp_path / f"depth.{index:04d}.exr")).spec()
+        assert spec.channelnames == ("depth.Z",)
+        values = (spec.getattribute("davKind"), spec.getattribute("davRelative"), spec.getattribute("davFrame"))
+        assert values == ("disparity", 1, index)
     assert output_is_complete(tmp_path, "exr")
 
 
@@ -305,10 +301,10 @@ def write_interrupted(writer, frames: list[np.ndarray], stop_after: int) -> None
 def test_interruption_keeps_frames_and_no_completed_manifest(tmp_path: Path) -> None:
     frames = depth_frames(5)
     write_interrupted(Png16SequenceWriter(tmp_path, NORM, expected_frames=5), frames, stop_after=3)
-    assert sorted(p.name for p in tmp_path.glob("depth_*")) == [f"depth_{i:06d}.png" for i in range(3)]
+    assert sorted(p.name for p in tmp_path.glob("depth.*")) == [f"depth.{i:04d}.png" for i in range(3)]
     assert not list(tmp_path.glob(".*tmp"))
     for index in range(3):
-        decoded = read_depth_png16(tmp_path / f"depth_{index:06d}.png", NORM)
+        decoded = read_depth_png16(tmp_path / f"depth.{index:04d}.png", NORM)
         assert np.abs(decoded - frames[index]).max() <= (NORM.high - NORM.low) / 65535
     manifest = read_manifest(tmp_path)
     assert manifest["completed"] is False and manifest["outputs"]["png16"]["frame_count"] == 3
@@ -352,9 +348,9 @@ def test_resume(tmp_path: Path) -> None:
     assert existing_frames(tmp_path, "png16") == [0, 1, 2]
 
     # a damaged file (truncated) and a file of the wrong size do not count as written
-    data = (tmp_path / "depth_000002.png").read_bytes()
-    (tmp_path / "depth_000002.png").write_bytes(data[: len(data) // 2])
-    write_image(tmp_path / "depth_000001.png", np.zeros((3, 3), np.uint16))
+    data = (tmp_path / "depth.0002.png").read_bytes()
+    (tmp_path / "depth.0002.png").write_bytes(data[: len(data) // 2])
+    write_image(tmp_path / "depth.0001.png", np.zeros((3, 3), np.uint16))
     assert existing_frames(tmp_path, "png16") == [0]
 
     with pytest.raises(ValueError, match=r"already holds 3 png16 frames from another run: resume it \(resume=True\)"):
@@ -373,10 +369,10 @@ def test_resume(tmp_path: Path) -> None:
 
 
 def test_resume_exr_and_unsupported_format(tmp_path: Path) -> None:
-    pytest.importorskip("OpenEXR")
+    pytest.importorskip("OpenImageIO")
     frames = depth_frames(3, 6, 6)
     write_interrupted(ExrSequenceWriter(tmp_path, NORM, expected_frames=3), frames, stop_after=2)
-    (tmp_path / "depth_000001.exr").write_bytes(b"\x76\x2f\x31\x01garbage")
+    (tmp_path / "depth.0001.exr").write_bytes(b"\x76\x2f\x31\x01garbage")
     assert existing_frames(tmp_path, "exr") == [0]
     with pytest.raises(ValueError, match="format must be one of png16, exr"):
         existing_frames(tmp_path, "npy")
@@ -393,8 +389,8 @@ def test_writer_validation(tmp_path: Path) -> None:
         writer.write(0, np.zeros((2, 2)))
     with pytest.raises(ValueError, match="expected \\(2, 2\\)"):
         writer.write(2, np.zeros((3, 2)))
-    with pytest.raises(ValueError, match="frame_index must be"):
-        writer.write(-1, np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="frame_index must be an integer"):
+        writer.write(1.5, np.zeros((2, 2)))
     writer.close()
     assert not output_is_complete(tmp_path)
     with pytest.raises(ValueError, match="closed"):

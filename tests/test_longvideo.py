@@ -117,7 +117,7 @@ def video(tmp_path):
 
 def read_pngs(folder, n):
     norm = DepthEncoding()
-    return np.stack([read_depth_png16(folder / f"depth_{i:06d}.png", norm) for i in range(n)])
+    return np.stack([read_depth_png16(folder / f"depth.{i:04d}.png", norm) for i in range(n)])
 
 
 @pytest.mark.slow
@@ -126,7 +126,7 @@ def test_cli_writes_every_frame_and_a_complete_manifest(tmp_path, video):
     out = tmp_path / "out"
     manifest = read_manifest(out)
     assert manifest["completed"] is True
-    assert sorted(p.name for p in out.glob("depth_*.png")) == [f"depth_{i:06d}.png" for i in range(45)]
+    assert sorted(p.name for p in out.glob("depth.*.png")) == [f"depth.{i:04d}.png" for i in range(45)]
     depth = np.load(out / "depth.npy")
     assert depth.shape == (45, 36, 50)
     np.testing.assert_allclose(read_pngs(out, 45), depth, atol=1 / 65535 + 1e-6)
@@ -153,7 +153,7 @@ def test_cli_interrupt_leaves_frames_and_resume_finishes_identically(tmp_path, v
     second = tmp_path / "second"
     second.mkdir()
     assert cli(second, video, "--format", "png16", "--window-batch", "1").code == 130
-    written = sorted((second / "out").glob("depth_*.png"))
+    written = sorted((second / "out").glob("depth.*.png"))
     assert 0 < len(written) < 45
     assert json.loads((second / "out" / "manifest.json").read_text())["completed"] is False
     kept = {p.name: p.read_bytes() for p in written}

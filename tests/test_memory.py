@@ -258,7 +258,7 @@ def test_a_resumed_run_keeps_the_sizes_it_started_with(tiny_model, tmp_path):
     write_depth(tiny_model, source, replace(settings, memory=tight), OutputSpec(tmp_path, ("png16",)))
     started = read_manifest(tmp_path)["job"]["settings"]
     assert started["chunk_size"] < settings.chunk_size
-    (tmp_path / "depth_000019.png").unlink()  # as if interrupted
+    (tmp_path / "depth.0019.png").unlink()  # as if interrupted
     resumed = OutputSpec(tmp_path, ("png16",), resume=True)
     result = write_depth(tiny_model, source, replace(settings, memory="auto"), resumed)
     assert result.computed == 1 and read_manifest(tmp_path)["job"]["settings"] == started

@@ -193,7 +193,7 @@ def test_load_video_and_save_depth_numbering(comfy):
     depth = images[..., 0]
     out = nodes.io.DAV_SaveDepth().save(depth, "png16", "dav/test", "disparity", "gray", 24.0, True, source)
     folder = Path(out["result"][0])
-    assert sorted(p.name for p in folder.glob("*.png")) == ["depth_000001.png", "depth_000003.png", "depth_000005.png"]
+    assert sorted(p.name for p in folder.glob("*.png")) == ["depth.0001.png", "depth.0003.png", "depth.0005.png"]
     assert output_is_complete(folder) and read_manifest(folder) is not None
     nodes.io.DAV_SaveDepth().save(depth, "mp4", "dav/test", "disparity", "turbo", 24.0, True, source)
     assert (folder / "depth_preview.mp4").is_file()
@@ -220,7 +220,7 @@ def test_video_depth_to_files(comfy, handle):
     assert depth_video is None  # no VIDEO type outside ComfyUI
     assert count == 3
     folder = Path(folder)
-    assert len(list(folder.glob("depth_*.png"))) == 3 and (folder / "depth_preview.mp4").is_file()
+    assert len(list(folder.glob("depth.*.png"))) == 3 and (folder / "depth_preview.mp4").is_file()
     assert output_is_complete(folder)
     assert json.dumps(read_manifest(folder))
     before = nodes.io.DAV_VideoDepthToFiles.IS_CHANGED(video="shot.mp4", filename_prefix="dav/shot")

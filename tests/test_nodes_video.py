@@ -113,7 +113,7 @@ def test_file_to_file_from_video_streams_and_matches_the_video_list(comfy, handl
     given = nodes.io.DAV_VideoDepthToFiles().run(handle, "sample.mp4", *args, "dav/given", False, 4, input_video=video)
     assert video.components_read == 0
     names = sorted(p.name for p in Path(listed["result"][0]).glob("*.exr"))
-    assert names == ["depth_000001.exr", "depth_000003.exr", "depth_000005.exr", "depth_000007.exr"]
+    assert names == ["depth.0001.exr", "depth.0003.exr", "depth.0005.exr", "depth.0007.exr"]
     assert sorted(p.name for p in Path(given["result"][0]).glob("*.exr")) == names
     for name in names:
         np.testing.assert_array_equal(read_depth_exr(Path(given["result"][0]) / name)[0],
@@ -133,7 +133,7 @@ def test_file_to_file_from_images_and_from_a_trimmed_video(comfy, handle):
     assert trimmed.components_read == 1  # the trim lives in the VIDEO, not in its file
     a, b = Path(from_images["result"][0]), Path(from_trim["result"][0])
     names = sorted(p.name for p in a.glob("*.exr"))
-    assert names == [f"depth_{i:06d}.exr" for i in range(4)]
+    assert names == [f"depth.{i:04d}.exr" for i in range(4)]
     for name in names:
         np.testing.assert_allclose(read_depth_exr(b / name)[0], read_depth_exr(a / name)[0], atol=0)
     with pytest.raises(ValueError, match="got both"):

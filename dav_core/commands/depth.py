@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 from ..choices import COLORMAPS, OUTPUT_FORMATS
+from ..io.exr import EXR_LAYERS, EXR_TYPES
+from ..io.output_names import DEFAULT_NAME
 from .options import (
     add_keyframe_options,
     add_memory_option,
@@ -52,6 +54,27 @@ def register(subparsers) -> None:
     p.add_argument(
         "--colormap", default="Spectral", choices=COLORMAPS, help="preview colormap (default Spectral)"
     )
+    p.add_argument(
+        "--name",
+        default=DEFAULT_NAME,
+        help=f"name of the output files: NAME.<frame>.png/.exr, NAME.npy, NAME_preview.mp4 (default {DEFAULT_NAME})",
+    )
+    p.add_argument(
+        "--first-frame",
+        type=int,
+        default=0,
+        help="number of a video's first frame in the output names, e.g. 1001 (default 0); added to the "
+        "source frame numbers",
+    )
+    p.add_argument(
+        "--exr-type", default="float", choices=EXR_TYPES, help="pixel type of the EXR channels (default float)"
+    )
+    p.add_argument(
+        "--exr-layers",
+        default="depth",
+        help=f"comma-separated EXR layers from {', '.join(EXR_LAYERS)}: depth (depth.Z), normals (N.X/N.Y/N.Z, "
+        "camera space) (default depth)",
+    )
     p.add_argument("--resume", action="store_true", help="keep frames already written and compute the rest")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -62,12 +85,24 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..hooks import Hooks
+    from ..io.exr import parse_exr_layers
     from ..io.output_folder import prepare_output_folder
+    from ..io.output_names import check_name
     from ..job import OutputSpec, parse_formats, write_depth
     from ..longvideo.sources import FileSource
 
     names = option_names()
-    output = OutputSpec(args.output, parse_formats(args.format, "--format"), args.colormap, args.resume, args.overwrite)
+    output = OutputSpec(
+        args.output,
+        parse_formats(args.format, "--format"),
+        args.colormap,
+        args.resume,
+        args.overwrite,
+        name=check_name(args.name, "--name"),
+        first_frame=args.first_frame,
+        exr_type=args.exr_type,
+        exr_layers=parse_exr_layers(args.exr_layers, "--exr-layers"),
+    )
     if output.resume and output.overwrite:
         raise ValueError("--resume and --overwrite exclude each other")
     settings = settings_from_args(args)  # every check that needs no model, before the model loads

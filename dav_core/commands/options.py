@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 
 # settings field -> argparse destination, for the fields whose option is not spelled like the field
 _DESTINATIONS = {"max_keyframes_per_pass": "keyframes_per_pass"}
-_OUTPUT_OPTIONS = ("output", "resume", "overwrite", "format", "colormap")
+_OUTPUT_OPTIONS = ("output", "resume", "overwrite", "format", "colormap", "name", "first_frame", "exr_type", "exr_layers")
 
 
 def option_names() -> dict[str, str]:

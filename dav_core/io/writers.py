@@ -3,8 +3,9 @@
 Frames arrive one at a time, in order, as float32 ``[H, W]``, with one :class:`DepthEncoding` fixed up
 front for the whole shot (values are never normalised per frame).
 
-Protocol: ``write(frame_index, depth)``, ``close()``, context manager. ``frame_index`` is the source frame
-number; sequence files are named ``{prefix}{frame_index + start_offset:06d}.{ext}``. Completion:
+Protocol: ``write(frame_index, depth)``, ``close()``, context manager. ``frame_index`` is the output frame
+number (the plate's, may be negative); sequence files are named ``<name>.<frame>.<ext>`` with the plate's
+padding (:mod:`dav_core.io.output_names`), EXRs laid out as :mod:`dav_core.io.exr` describes. Completion:
 
 * Every writer records itself in ``output_dir/manifest.json`` under ``outputs[<name>]`` when it opens, with
   ``completed: false``. Only ``close()`` after every expected frame was written sets ``completed: true``; the
@@ -22,7 +23,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -35,6 +35,24 @@ import numpy as np
 from PIL import Image
 
 from .colormaps import depth_colors, get_colormap
+from .exr import (
+    check_exr_type,
+    frame_windows,
+    parse_exr_layers,
+    read_depth_exr_file,
+    valid_depth_exr,
+    write_depth_exr,
+)
+from .output_names import (
+    DEFAULT_NAME,
+    array_filename,
+    check_name,
+    frame_filename,
+    frame_number,
+    preview_filename,
+    sequence_pattern,
+)
+from .plate import DEFAULT_PADDING, PlateInfo
 
 __all__ = [
     "MANIFEST_NAME",
@@ -246,8 +264,8 @@ class DepthWriter(ABC):
         return self.expected_count is None or len(present) == self.expected_count
 
     def _check_frame(self, frame_index: int, depth: np.ndarray) -> np.ndarray:
-        if isinstance(frame_index, bool) or not isinstance(frame_index, (int, np.integer)) or frame_index < 0:
-            raise ValueError(f"frame_index must be an integer >= 0, got {frame_index!r}")
+        if isinstance(frame_index, bool) or not isinstance(frame_index, (int, np.integer)):
+            raise ValueError(f"frame_index must be an integer, got {frame_index!r}")
         if self.expected_set is not None and frame_index not in self.expected_set:
             raise ValueError(f"frame_index {frame_index} is not among the expected frames")
         if self.expected_count is not None and len(self.written) >= self.expected_count:
@@ -306,7 +324,8 @@ def _expected(expected: int | Iterable[int] | None) -> tuple[int | None, frozens
 
 
 class _SequenceWriter(DepthWriter):
-    """One file per frame, written atomically; supports resume."""
+    """One file per frame, ``<stem>.<frame>.<ext>`` padded to ``plate.padding``, written atomically; supports
+    resume."""
 
     extension: ClassVar[str]
 
@@ -316,30 +335,27 @@ class _SequenceWriter(DepthWriter):
         encoding: DepthEncoding,
         *,
         expected_frames: int | Iterable[int] | None = None,
-        start_offset: int = 0,
-        prefix: str = "depth_",
+        stem: str = DEFAULT_NAME,
+        plate: PlateInfo | None = None,
         resume: bool = False,
         overwrite: bool = False,
         name: str | None = None,
     ) -> None:
         super().__init__(output_dir, encoding, expected_frames=expected_frames, name=name)
-        if start_offset < 0:
-            raise ValueError(f"start_offset must be >= 0, got {start_offset}")
-        self.start_offset = start_offset
-        self.prefix = prefix
+        self.stem = check_name(stem, "stem")
+        self.plate = plate or PlateInfo()
+        self.padding = self.plate.padding
         self.existing: frozenset[int] = frozenset()
-        for stale in self.output_dir.glob(f".{prefix}*{self.extension}.tmp"):  # left by a killed run
+        for stale in self.output_dir.glob(f".{stem}.*{self.extension}.tmp"):  # left by a killed run
             stale.unlink(missing_ok=True)
-        found = _frame_files(self.output_dir, prefix, self.extension, start_offset)
+        found = _frame_files(self.output_dir, stem, self.extension)  # any padding
         if resume:
             self._check_resumable()
             self.existing = frozenset(
-                existing_frames(
-                    self.output_dir, self.format, start_offset=start_offset, prefix=prefix, name=self.name
-                )
+                existing_frames(self.output_dir, self.format, stem=stem, padding=self.padding, name=self.name)
             )
         elif found and overwrite:
-            for path in found.values():
+            for path in found:
                 path.unlink()
         elif found:
             raise ValueError(
@@ -366,7 +382,7 @@ class _SequenceWriter(DepthWriter):
         return sorted(self.existing | self._written_set)
 
     def path_for(self, frame_index: int) -> Path:
-        return self.output_dir / f"{self.prefix}{frame_index + self.start_offset:06d}{self.extension}"
+        return self.output_dir / frame_filename(self.stem, frame_index, self.padding, self.extension)
 
     def _check_frame(self, frame_index: int, depth: np.ndarray) -> np.ndarray:
         if frame_index in self._written_set:
@@ -383,7 +399,7 @@ class _SequenceWriter(DepthWriter):
             tmp.unlink(missing_ok=True)
 
     def _extra_manifest(self) -> dict[str, Any]:
-        return {"files": f"{self.prefix}{{:06d}}{self.extension}", "start_offset": self.start_offset}
+        return {"files": sequence_pattern(self.stem, self.padding, self.extension)}
 
     @abstractmethod
     def _encode(self, path: Path, frame_index: int, depth: np.ndarray) -> None: ...
@@ -404,24 +420,62 @@ class Png16SequenceWriter(_SequenceWriter):
 
 
 class ExrSequenceWriter(_SequenceWriter):
-    """float32 single-channel ``Z`` EXR per frame holding the raw values; metadata in the header."""
+    """An EXR per frame holding the raw values as the ``depth`` layer (``depth.Z``), ``half`` or ``float``
+    (``exr_type``), with an ``N`` layer of normals when ``layers`` holds "normals"; the plate's windows, pixel
+    aspect, frame number and colourspace, and ``attributes`` (e.g. ``dav:model``) in the header (see
+    :mod:`dav_core.io.exr`)."""
 
     format = "exr"
     extension = ".exr"
 
-    def _encode(self, path: Path, frame_index: int, depth: np.ndarray) -> None:
-        import OpenEXR
+    def __init__(
+        self,
+        output_dir: str | os.PathLike,
+        encoding: DepthEncoding,
+        *,
+        exr_type: str = "float",
+        layers: Iterable[str] = ("depth",),
+        attributes: dict[str, str] | None = None,
+        fps: float | None = None,
+        **options,
+    ) -> None:
+        self.exr_type = check_exr_type(exr_type)
+        self.layers = parse_exr_layers(tuple(layers))
+        self.attributes = dict(attributes or {})
+        self.fps = fps
+        super().__init__(output_dir, encoding, **options)
 
-        header = {
-            "compression": OpenEXR.ZIP_COMPRESSION,
-            "type": OpenEXR.scanlineimage,
+    def _encode(self, path: Path, frame_index: int, depth: np.ndarray) -> None:
+        attributes = {
+            **self.attributes,
             "davKind": self.encoding.kind,
             "davRelative": int(self.encoding.relative),
             "davNormalization": json.dumps(self.encoding.to_dict()),
             "davFrame": int(frame_index),
         }
-        with OpenEXR.File(header, {"Z": np.ascontiguousarray(depth, dtype=np.float32)}) as exr:
-            exr.write(str(path))
+        write_depth_exr(
+            path, depth, frame=frame_index, plate=self.plate, exr_type=self.exr_type,
+            normals=self._normals(depth) if "normals" in self.layers else None, attributes=attributes, fps=self.fps,
+        )
+
+    def _normals(self, depth: np.ndarray) -> np.ndarray:
+        """Unit camera-space normals [3,H,W] of one frame, as the relighting path computes them."""
+        import torch
+
+        from ..relight import normals_from_values
+
+        values = torch.from_numpy(self.encoding.to_unit(depth))[None]  # [1,H,W] relative, in [0,1]
+        normals = normals_from_values(values, self.encoding.kind, pixel_aspect=self.plate.pixel_aspect)
+        return normals[0].numpy()  # [3,H,W]
+
+    def _extra_manifest(self) -> dict[str, Any]:
+        entry = {**super()._extra_manifest(), "exr_type": self.exr_type, "layers": list(self.layers)}
+        if self.size is not None:
+            try:
+                entry["display_window"], entry["data_window"] = frame_windows(self.plate, self.size, 0)
+            except ValueError:  # windows that do not fit the frames: refused when the first frame was written
+                pass
+        return entry
 
 
 # --------------------------------------------------------------------------- single-file outputs
@@ -481,7 +535,7 @@ class NpyWriter(_SingleFileWriter):
         encoding: DepthEncoding,
         *,
         expected_frames: int | Iterable[int],
-        filename: str = "depth.npy",
+        filename: str = array_filename(DEFAULT_NAME),
         dtype: str = "float32",
         overwrite: bool = False,
         name: str | None = None,
@@ -518,7 +572,7 @@ class NpyWriter(_SingleFileWriter):
         return {**super()._extra_manifest(), "dtype": self.dtype.name}
 
 
-PREVIEW_FILENAME = "depth_preview.mp4"
+PREVIEW_FILENAME = preview_filename(DEFAULT_NAME)
 
 
 class PreviewMp4Writer(_SingleFileWriter):
@@ -625,14 +679,14 @@ def make_writer(
     return WRITER_FORMATS[format](output_dir, encoding, **kwargs)
 
 
-def _frame_files(folder: Path, prefix: str, extension: str, start_offset: int) -> dict[int, Path]:
-    """Frame index -> path for files named ``{prefix}{number}{extension}`` in ``folder``."""
-    pattern = re.compile(rf"{re.escape(prefix)}(\d+){re.escape(extension)}")
+def _frame_files(folder: Path, stem: str, extension: str, padding: int | None = None) -> dict[Path, int]:
+    """Path -> frame number of the files ``<stem>.<number><extension>`` in ``folder`` (with exactly
+    ``padding`` digits when given)."""
     found = {}
     for path in folder.iterdir() if folder.is_dir() else ():
-        match = pattern.fullmatch(path.name)
-        if match and int(match.group(1)) >= start_offset:
-            found[int(match.group(1)) - start_offset] = path
+        number = frame_number(path.name, stem, extension, padding)
+        if number is not None:
+            found[path] = number
     return found
 
 
@@ -647,26 +701,16 @@ def _valid_png16(path: Path, size: tuple[int, int] | None) -> bool:
         return False
 
 
-def _valid_exr(path: Path, size: tuple[int, int] | None) -> bool:
-    import OpenEXR
-
-    try:
-        with OpenEXR.File(str(path)) as exr:  # reads and decompresses all pixels
-            channels = exr.channels()
-            return "Z" in channels and (size is None or channels["Z"].pixels.shape == size)
-    except Exception:  # OpenEXR raises plain RuntimeError/Exception for damaged files
-        return False
-
-
 def existing_frames(
     output_dir: str | os.PathLike,
     format: str,
     *,
-    start_offset: int = 0,
-    prefix: str = "depth_",
+    stem: str = DEFAULT_NAME,
+    padding: int = DEFAULT_PADDING,
     name: str | None = None,
 ) -> list[int]:
-    """Sorted frame indices whose files in ``output_dir`` are complete and readable (sequence formats only).
+    """Sorted frame numbers whose files ``<stem>.<frame>.<ext>`` (``padding`` digits) in ``output_dir`` are
+    complete and readable (sequence formats only).
 
     When the manifest records a frame size for output ``name`` (default: the format), frames of another size
     are treated as invalid.
@@ -676,9 +720,9 @@ def existing_frames(
     folder = Path(output_dir)
     entry = (read_manifest(folder) or {}).get("outputs", {}).get(name or format, {})
     size = (entry["height"], entry["width"]) if entry.get("width") and entry.get("height") else None
-    check = _valid_png16 if format == "png16" else _valid_exr
-    files = _frame_files(folder, prefix, _SEQUENCE_EXT[format], start_offset)
-    return sorted(index for index, path in files.items() if check(path, size))
+    check = _valid_png16 if format == "png16" else valid_depth_exr
+    files = _frame_files(folder, stem, _SEQUENCE_EXT[format], padding)
+    return sorted(number for path, number in files.items() if check(path, size))
 
 
 def read_depth_png16(path: str | os.PathLike, encoding: DepthEncoding) -> np.ndarray:
@@ -689,10 +733,8 @@ def read_depth_png16(path: str | os.PathLike, encoding: DepthEncoding) -> np.nda
 
 
 def read_depth_exr(path: str | os.PathLike) -> tuple[np.ndarray, DepthEncoding | None]:
-    """EXR written by :class:`ExrSequenceWriter` -> (float32 ``[H, W]``, its value encoding if recorded)."""
-    import OpenEXR
-
-    with OpenEXR.File(str(path)) as exr:  # header and pixels must be copied out before the file closes
-        meta = exr.header().get("davNormalization")
-        depth = np.array(exr.channels()["Z"].pixels, dtype=np.float32)
+    """EXR written by :class:`ExrSequenceWriter` (``depth.Z``, or ``Z`` of earlier versions) -> (float32 depth
+    ``[h, w]`` of the data window, its value encoding if recorded)."""
+    depth, attributes = read_depth_exr_file(path)
+    meta = attributes.get("davNormalization")
     return depth, DepthEncoding.from_dict(json.loads(meta)) if meta else None

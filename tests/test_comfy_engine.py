@@ -466,6 +466,61 @@ def test_depth_control_video_workflow_from_core_load_video(server):
     assert {"filename": "depth_preview.mp4", "subfolder": "dav/depth_control_video/png16", "type": "output"} in shown
 
 
+# --------------------------------------------------------------------------- plates
+
+PLATE = {"first": 1001, "last": 1008, "missing": 1005, "height": 48, "width": 64}
+
+
+def _write_aces_plate(folder: Path) -> None:
+    """An ACEScg EXR sequence 1001-1008 without 1005, highlights above 1 (the test's own plate)."""
+    import OpenImageIO as oiio
+
+    folder.mkdir(parents=True)
+    y, x = np.mgrid[0 : PLATE["height"], 0 : PLATE["width"]].astype(np.float32)
+    for number in range(PLATE["first"], PLATE["last"] + 1):
+        if number == PLATE["missing"]:
+            continue
+        shift = (number - PLATE["first"]) * 2.0
+        rgb = np.stack([(x + shift) / PLATE["width"] * 4.0, y / PLATE["height"], np.full_like(x, 0.2)], axis=-1)
+        spec = oiio.ImageSpec(PLATE["width"], PLATE["height"], 3, oiio.HALF)
+        spec.attribute("oiio:ColorSpace", "ACEScg")
+        out = oiio.ImageOutput.create(str(folder / f"sh010_plate.{number}.exr"))
+        assert out.open(str(folder / f"sh010_plate.{number}.exr"), spec)
+        assert out.write_image(rgb.astype(np.float16))
+        out.close()
+
+
+def test_plate_sequence_by_pattern_with_a_colourspace_saves_depth_by_frame_number(server):
+    """DAV Load Plate Sequence (pattern, ACEScg) -> depth -> DAV Save Depth: EXRs named by the plate's frame
+    numbers, none for the missing frame, each with its depth.Z layer and frame number."""
+    import OpenImageIO as oiio
+
+    _write_aces_plate(server["comfy"] / "input" / "plates")
+    prompt = _workflow("vfx_relighting")
+    keep = {"1", "3", "4", "5", "12"}  # model, latents, sampler, decode, save depth
+    prompt = {k: v for k, v in prompt.items() if k in keep}
+    prompt["2"] = {"class_type": "DAV_LoadPlate", "inputs": {
+        "pattern": "plates/sh010_plate.####.exr", "colorspace": "ACEScg", "display": "auto", "view": "auto",
+        "layer": "", "on_missing": "hold", "frame_range": "", "max_resolution": 0}}
+    prompt["4"]["inputs"]["steps"] = 1
+    prompt["12"]["inputs"]["filename_prefix"] = "dav/plate_depth"
+    _run(server, prompt)
+    out = server["comfy"] / "output" / "dav" / "plate_depth"
+    names = sorted(p.name for p in out.glob("*.exr"))
+    expected = [n for n in range(PLATE["first"], PLATE["last"] + 1) if n != PLATE["missing"]]
+    assert names == [f"depth.{n}.exr" for n in expected], names
+    for number in (expected[0], expected[-1]):
+        image = oiio.ImageInput.open(str(out / f"depth.{number}.exr"))
+        try:
+            spec = image.spec()
+            assert "depth.Z" in list(spec.channelnames)
+            assert (spec.width, spec.height) == (PLATE["width"], PLATE["height"])
+            assert spec.getattribute("frame") == number
+            assert spec.getattribute("dav:sourceColorSpace") == "ACEScg"
+        finally:
+            image.close()
+
+
 # --------------------------------------------------------------------------- soak: 20 runs, random cancels
 
 SOAK_RUNS = 20

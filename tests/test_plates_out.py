@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import OpenImageIO as oiio
 import pytest
 import torch
 
@@ -20,8 +21,6 @@ from dav_core.longvideo.sources import ArraySource
 from dav_core.resize import resize_frames
 from dav_core.settings import LongVideoSettings
 from tests.helpers import run_dav, write_image, write_video
-
-oiio = pytest.importorskip("OpenImageIO")
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

@@ -142,6 +142,19 @@ def write_depth(
     return JobResult(outputs.output, len(numbers), computed, len(numbers) - computed, seconds, run)
 
 
+def plate_size(plate: PlateInfo | None) -> tuple[int, int] | None:
+    """(H, W) a plate's depth is written at: its storage size, else its display window's, else None (the
+    depth's own size)."""
+    if plate is None:
+        return None
+    if plate.storage_size is not None:
+        return tuple(plate.storage_size)
+    if plate.display_window is not None:
+        x0, y0, x1, y1 = plate.display_window
+        return (y1 - y0 + 1, x1 - x0 + 1)
+    return None
+
+
 def to_storage_size(depth: np.ndarray, storage_size: tuple[int, int] | None) -> np.ndarray:
     """Depth [H,W] made at square pixels -> the plate's stored size (H,W) (anamorphic plates), resized with the
     frames' filter; unchanged when the sizes agree or the plate records none."""

@@ -156,6 +156,7 @@ class DAV_SaveDepth:
         from ..dav_core.choices import check_choice
         from ..dav_core.io.depth_outputs import PREVIEW_FORMAT, DepthOutputs, batch_identity
         from ..dav_core.io.writers import PREVIEW_FILENAME, DepthEncoding
+        from ..dav_core.job import plate_size, to_storage_size
 
         depth = check_mask(depth)
         numbers = list(range(depth.shape[0]))
@@ -176,10 +177,13 @@ class DAV_SaveDepth:
         values = depth.cpu().numpy()  # [N,H,W]
         job = batch_identity(values, numbers, encoding)
         preview = None if format == PREVIEW_FORMAT else _temp_preview(encoding, fps, colormap, numbers)
+        plate = getattr(source, "plate", None)
+        size = plate_size(plate)
         with DepthOutputs(folder, [format], numbers, job, encoding=encoding, fps=fps, colormap=colormap,
-                          overwrite=overwrite, names=SAVE_NAMES, plate=getattr(source, "plate", None)) as outputs, preview or contextlib.nullcontext():
+                          overwrite=overwrite, names=SAVE_NAMES, plate=plate) as outputs, preview or contextlib.nullcontext():
             for number, frame in zip(numbers, values, strict=True):
                 _comfy.check_interrupt()
+                frame = to_storage_size(frame, size)  # a plate's depth at the plate's own size and pixel aspect
                 outputs.write(number, frame)
                 if preview is not None:
                     preview.write(number, frame)

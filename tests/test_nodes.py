@@ -19,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("single_thread")
 NODE_IDS = {
     "LoadDAVModel", "VideoToLatent", "FlowMatchDepthSampler", "KeyframeDepth", "DepthInterpolateWindow",
     "DepthToColormap", "DAV_DecodeDepth", "DAV_LoadVideo", "DAV_SaveDepth", "DAV_VideoDepthToFiles",
-    "DAV_DepthToNormals", "DAV_Relight",
+    "DAV_DepthToNormals", "DAV_Relight", "DAV_LoadPlate",
 }
 
 

@@ -46,7 +46,7 @@ print(json.dumps({
 """
 
 NODE_IDS = [
-    "DAV_DecodeDepth", "DAV_DepthToNormals", "DAV_LoadVideo", "DAV_Relight", "DAV_SaveDepth",
+    "DAV_DecodeDepth", "DAV_DepthToNormals", "DAV_LoadPlate", "DAV_LoadVideo", "DAV_Relight", "DAV_SaveDepth",
     "DAV_VideoDepthToFiles", "DepthInterpolateWindow", "DepthToColormap", "FlowMatchDepthSampler",
     "KeyframeDepth", "LoadDAVModel", "VideoToLatent",
 ]

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from .hooks import NO_HOOKS, Hooks
 from .io.depth_outputs import PREVIEW_FORMAT, DepthOutputs, parse_formats
-from .io.writers import read_manifest
+from .io.plate import PlateInfo
+from .io.writers import read_manifest, set_manifest_field
 from .longvideo.sources import FrameSource
 from .models.loading import DAVModel
 from .run import ResolvedRun, resolve_run
@@ -92,10 +93,15 @@ def write_depth(
         names=names,
     )
     numbers = list(getattr(source, "frame_numbers", range(source.num_frames)))
+    plate = getattr(source, "plate", PlateInfo())
+    missing = set(plate.missing)  # holes of a sequence: read as the frame before, computed, not written
+    present = [n for n in numbers if n not in missing]
+    if not present:
+        raise ValueError(f"no frames selected: the frame range selects only missing frames ({numbers[0]}..{numbers[-1]})")
     outputs = DepthOutputs(
         output.folder,
         formats,
-        numbers,
+        present,
         job_identity(source, run, model),
         fps=source.fps or 24.0,
         colormap=output.colormap,
@@ -103,15 +109,17 @@ def write_depth(
         overwrite=output.overwrite,
         names=names,
     )
-    skip = set() if outputs.needs_every_frame else {i for i, n in enumerate(numbers) if n in outputs.kept}
+    kept = set() if outputs.needs_every_frame else outputs.kept
+    skip = {i for i, n in enumerate(numbers) if n in kept or n in missing}
     if output.resume:
-        logger.info("resuming: %d of %d frames already written", len(outputs.kept), len(numbers))
+        logger.info("resuming: %d of %d frames already written", len(outputs.kept), len(present))
     start = time.perf_counter()
     computed = 0
     with outputs:
+        set_manifest_field(outputs.output, "plate", plate.to_dict())
         for frame in stream_depth(model, source, run, hooks=hooks, skip_frames=skip):
             outputs.write(numbers[frame.index], frame.disparity)
             computed += 1
     seconds = time.perf_counter() - start
     logger.info("wrote %d frames to %s in %.1f s", computed, outputs.output, seconds)
-    return JobResult(outputs.output, len(numbers), computed, len(numbers) - computed, seconds, run)
+    return JobResult(outputs.output, len(present), computed, len(present) - computed, seconds, run)

@@ -125,10 +125,13 @@ def _folder(folder: Path) -> ImageSequence:
     return chosen
 
 
-def find_sequence(spec: str | os.PathLike, on_missing: str = "hold", name: str = "input") -> ImageSequence:
-    """The sequence a folder or a pattern names (see the module doc); ``name``: the option in errors."""
+def find_sequence(
+    spec: str | os.PathLike, on_missing: str = "hold", name: str = "input", missing_name: str = "on_missing"
+) -> ImageSequence:
+    """The sequence a folder or a pattern names (see the module doc); ``name``, ``missing_name``: the input
+    and the ``on_missing`` option as errors call them."""
     if on_missing not in ON_MISSING:
-        raise ValueError(f"on_missing must be one of {', '.join(ON_MISSING)}, got {on_missing!r}")
+        raise ValueError(f"{missing_name} must be one of {', '.join(ON_MISSING)}, got {on_missing!r}")
     path = Path(spec)
     if path.is_dir():
         seq = _folder(path)
@@ -153,7 +156,7 @@ def find_sequence(spec: str | os.PathLike, on_missing: str = "hold", name: str =
         where = Path(seq.pattern).name
         if on_missing == "error":
             raise ValueError(
-                f"sequence {where} is missing frames {_describe(seq.missing)} (on_missing=error)"
+                f"sequence {where} is missing frames {_describe(seq.missing)} ({missing_name} error)"
             )
         log.warning(
             "sequence %s: missing frames %s (%d) are read as the frame before each",

@@ -43,7 +43,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 VIDEO_EXTENSIONS = frozenset(
-    {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".gif", ".wmv"}
+    {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".gif", ".wmv", ".mxf"}
 )
 DEFAULT_IMAGE_FPS = 24.0  # image folders carry no frame rate
 
@@ -274,7 +274,7 @@ class MediaInput:
         from .colour import resolve_colour
         from .plate import DEFAULT_PADDING, PlateInfo
 
-        self.names = {k: k for k in ("input", "colorspace", "display", "view", "ocio_config", "layer")} | (names or {})
+        self.names = {k: k for k in ("input", "colorspace", "display", "view", "ocio_config", "layer", "on_missing")} | (names or {})
         path = Path(input_path)
         self.path = path
         self.layer = layer
@@ -310,7 +310,7 @@ class MediaInput:
                 raise ValueError(f"input {path} is not a regular file")
             else:
                 self.kind = "sequence"
-                self.sequence = find_sequence(path, on_missing, self.names["input"])
+                self.sequence = find_sequence(path, on_missing, self.names["input"], self.names["on_missing"])
             self.frame_numbers = self.sequence.frame_numbers
             first = self.sequence.files[self.frame_numbers[0]]
             self.header = self._header(first, self.frame_numbers[0])

@@ -327,6 +327,21 @@ def test_data_window_is_placed_in_the_display_window(tmp_path: Path) -> None:
     assert (source.plate.display_window, source.plate.data_window) == ((0, 0, 7, 5), (2, 1, 5, 3))
 
 
+def test_anamorphic_exr_is_read_in_square_pixels(tmp_path: Path) -> None:
+    from dav_core.longvideo.sources import FileSource
+
+    stored = np.full((24, 16, 3), 0.01, np.float32)
+    stored[:, 8:] = 4.0  # a highlight: resampled before the colour conversion, so not clipped to 1 there
+    source = FileSource(write_oiio(tmp_path / "ana.exr", stored, "half", PixelAspectRatio=2.0), colorspace="ACEScg")
+    square = FileSource(write_oiio(tmp_path / "square.exr", stored, "half"), colorspace="ACEScg")
+    assert (source.frame_size, square.frame_size) == ((24, 32), (24, 16))
+    frame, reference = frames_of(source)[0], frames_of(square)[0]
+    np.testing.assert_allclose(frame[:, :14], reference[:, :1].repeat(14, axis=1), atol=1e-5)
+    np.testing.assert_allclose(frame[:, 18:], reference[:, -1:].repeat(14, axis=1), atol=1e-5)
+    assert frame[:, 18:].min() > reference[:, :1].max() + 0.3
+    assert (source.plate.pixel_aspect, source.plate.storage_size) == (2.0, (24, 16))
+
+
 def test_nan_and_inf_are_sanitised_and_counted(tmp_path: Path, caplog) -> None:
     from dav_core.io.images import read_image_file
     from dav_core.longvideo.sources import FileSource

@@ -169,7 +169,7 @@ def upright(frame: np.ndarray, rotation: int, pixel_aspect: float) -> np.ndarray
     if abs(pixel_aspect - 1.0) > 1e-6:
         size = (frame.shape[0], max(1, round(frame.shape[1] * pixel_aspect)))
         frames = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)[None]  # [1,3,h,w]
-        frame = resize_frames(frames, size)[0].permute(1, 2, 0).clamp(0, 1).numpy()  # [h, w*aspect, 3]
+        frame = resize_frames(frames, size)[0].permute(1, 2, 0).numpy()  # [h, w*aspect, 3], not clipped: may be scene-linear
     if rotation:
         frame = np.ascontiguousarray(np.rot90(frame, k=rotation // 90))  # counter-clockwise
     return frame
@@ -321,6 +321,7 @@ class MediaInput:
                 colorspace, declared=declared, is_float=self.header.is_float, **colour_options
             )
             height, width = self.header.size
+            width = max(1, round(width * self.header.pixel_aspect))  # the model sees square pixels
             info = VideoInfo(len(self.frame_numbers), DEFAULT_IMAGE_FPS, width, height)
             windows = {}
             if self.header.data_window != self.header.display_window or self.header.display_window[:2] != (0, 0):
@@ -385,7 +386,7 @@ class MediaInput:
                 digest.update(f.read(65536))
         found = {"kind": self.kind, "files": len(files), "bytes": total, "sha256": digest.hexdigest()}
         if self.kind == "video":
-            return found
+            return found if self.conversion is None else {**found, "colour": self.plate.colour}
         return {**found, "frames": [self.frame_numbers[0], self.frame_numbers[-1]], "missing": list(self.plate.missing),
                 "colour": self.plate.colour}
 
@@ -404,7 +405,7 @@ class MediaInput:
                 f"{path} has size {header.size}, expected {self.header.size} like the first frame (frame {number})"
             )
         try:
-            return read_image_file(path, header)
+            return upright(read_image_file(path, header), 0, header.pixel_aspect)
         except ValueError as err:
             raise ValueError(f"frame {number}: {err}") from None
 

@@ -135,6 +135,8 @@ def test_declared_colourspace_is_the_default(tmp_path: Path) -> None:
     assert source.plate.colour["colorspace"] == "ACEScct"
     forced = FileSource(tmp_path / "cct.exr", colorspace="ACEScg")
     assert np.abs(frames_of(source) - frames_of(forced)).mean() > 0.01
+    write_oiio(tmp_path / "interop.exr", rgb, "half", **{"oiio:ColorSpace": "ACEScct"})  # stored as colorInteropID
+    assert FileSource(tmp_path / "interop.exr").plate.colour["colorspace"] == "ACEScct"
 
 
 @pytest.mark.slow

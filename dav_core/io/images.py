@@ -5,8 +5,9 @@
 placed inside it. The picture is the part/layer holding RGB: unnamed ``R,G,B`` first, then a layer or part
 named beauty/rgba/rgb/main, never depth, Z, albedo, normals and other data layers unless ``layer`` names
 them. Float pixels are not clipped (the colour conversion decides); NaN become 0 and ±inf the largest
-finite value of their sign, counted in one log line naming the file. PNG and JPEG go through OpenImageIO too: it decoded a 960x540
-8-bit PNG in 10 ms and a JPEG in 6 ms, where PIL with the float conversion took 17 ms and 9 ms.
+finite value of their sign, counted in one log line naming the file. PNG and JPEG go through OpenImageIO
+too: a 1920x1080 8-bit frame to float32 took 110 ms (PNG) and 56 ms (JPEG), with PIL 140 ms and 80 ms,
+for the same values.
 """
 
 from __future__ import annotations
@@ -136,9 +137,11 @@ def probe_image(path: str | Path, layer: str | None = None, name: str = "layer")
         inp.seek_subimage(subimage, 0)
         spec = inp.spec()
         is_float = spec.format.basetype in (oiio.HALF, oiio.FLOAT, oiio.DOUBLE)
-        declared = (
-            spec.get_string_attribute("colorSpace") or None
-        )  # the EXR standard attribute, never a guess
+        # the file's own declaration: EXR colorSpace, or what OpenImageIO read from it (colorInteropID ...);
+        # integer files get a guess from OpenImageIO (sRGB for PNG), which is not a declaration
+        declared = spec.get_string_attribute("colorSpace") or None
+        if declared is None and is_float:
+            declared = spec.get_string_attribute("oiio:ColorSpace") or None
         transfer = spec.get_string_attribute("dpx:Transfer").lower()
         if path.suffix.lower() == ".dpx" and ("log" in transfer or "density" in transfer):
             declared = "log"

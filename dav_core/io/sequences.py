@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .plate import DEFAULT_PADDING
+
 __all__ = ["IMAGE_EXTENSIONS", "ON_MISSING", "ImageSequence", "find_sequence", "natural_key"]
 
 log = logging.getLogger(__name__)
@@ -108,7 +110,7 @@ def _folder(folder: Path) -> ImageSequence:
     sequences = sorted(_numbered_sequences(folder), key=lambda s: -len(s))
     if not sequences:  # images without frame numbers: natural order, 0..N-1
         files = dict(enumerate(images))
-        return ImageSequence(files, tuple(files), (), 6, folder.resolve().name, str(folder))
+        return ImageSequence(files, tuple(files), (), DEFAULT_PADDING, folder.resolve().name, str(folder))
     if len(sequences) > 1 and len(sequences[0]) == len(sequences[1]):
         listed = "; ".join(Path(_from_fileseq(s).pattern).name for s in sequences)
         raise ValueError(

@@ -113,10 +113,14 @@ def write_depth(
         names=names,
     )
     numbers = [output.first_frame + n for n in getattr(source, "frame_numbers", range(source.num_frames))]
+    missing = {output.first_frame + n for n in plate.missing}  # holes: read as the frame before, not written
+    present = [n for n in numbers if n not in missing]
+    if not present:
+        raise ValueError(f"no frames selected: the frame range selects only missing frames ({numbers[0]}..{numbers[-1]})")
     outputs = DepthOutputs(
         output.folder,
         formats,
-        numbers,
+        present,
         {**job_identity(source, run, model), "output": layout},
         fps=source.fps,
         colormap=output.colormap,
@@ -128,9 +132,10 @@ def write_depth(
         exr_type=output.exr_type,
         exr_layers=output.exr_layers,
     )
-    skip = set() if outputs.needs_every_frame else {i for i, n in enumerate(numbers) if n in outputs.kept}
+    kept = set() if outputs.needs_every_frame else outputs.kept
+    skip = {i for i, n in enumerate(numbers) if n in kept or n in missing}
     if output.resume:
-        logger.info("resuming: %d of %d frames already written", len(outputs.kept), len(numbers))
+        logger.info("resuming: %d of %d frames already written", len(outputs.kept), len(present))
     start = time.perf_counter()
     computed = 0
     with outputs:
@@ -139,7 +144,7 @@ def write_depth(
             computed += 1
     seconds = time.perf_counter() - start
     logger.info("wrote %d frames to %s in %.1f s", computed, outputs.output, seconds)
-    return JobResult(outputs.output, len(numbers), computed, len(numbers) - computed, seconds, run)
+    return JobResult(outputs.output, len(present), computed, len(present) - computed, seconds, run)
 
 
 def plate_size(plate: PlateInfo | None) -> tuple[int, int] | None:

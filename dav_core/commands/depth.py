@@ -13,10 +13,12 @@ from .options import (
     add_keyframe_options,
     add_memory_option,
     add_model_options,
+    add_plate_options,
     add_sampling_options,
     add_setting,
     load_model,
     option_names,
+    plate_options,
     settings_from_args,
 )
 
@@ -27,7 +29,11 @@ def register(subparsers) -> None:
         help="video depth (keyframes + interpolation), streamed to disk",
         description="Predict relative disparity (near = 1, far = 0) for every frame of INPUT.",
     )
-    p.add_argument("input", type=Path, help="video file, image, or folder of frames")
+    p.add_argument(
+        "input",
+        help="video file, image, folder of frames, or an image sequence pattern: plate.####.exr, plate.%%04d.exr, "
+        "plate.1001-1100#.exr, plate.@@@@.exr",
+    )
     p.add_argument("--output", "-o", type=Path, required=True, help="output folder")
     add_model_options(p)
     add_sampling_options(p)
@@ -48,12 +54,15 @@ def register(subparsers) -> None:
     add_setting(p, "window_batch", "interpolation windows per UNet batch")
     add_setting(p, "chunk_size", "frames per VAE call")
     add_memory_option(p)
-    p.add_argument("--start", type=int, default=0, help="first source frame (default 0)")
-    p.add_argument("--stop", type=int, default=None, help="stop before this source frame")
+    p.add_argument(
+        "--start", type=int, default=None, help="first frame number of the input, e.g. 1001 (default: the first)"
+    )
+    p.add_argument("--stop", type=int, default=None, help="stop before this frame number of the input")
     p.add_argument("--stride", type=int, default=1, help="take every n-th frame (default 1)")
     p.add_argument(
         "--colormap", default="Spectral", choices=COLORMAPS, help="preview colormap (default Spectral)"
     )
+    add_plate_options(p)
     p.add_argument(
         "--name",
         default=DEFAULT_NAME,
@@ -106,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     if output.resume and output.overwrite:
         raise ValueError("--resume and --overwrite exclude each other")
     settings = settings_from_args(args)  # every check that needs no model, before the model loads
-    source = FileSource(args.input, start=args.start, stop=args.stop, stride=args.stride)
+    source = FileSource(args.input, start=args.start, stop=args.stop, stride=args.stride, **plate_options(args))
     if source.num_frames == 0:
         raise ValueError(f"no frames selected from {args.input} (start={args.start}, stop={args.stop})")
     prepare_output_folder(args.output, "--output")

@@ -137,3 +137,48 @@ def add_keyframe_options(p: argparse.ArgumentParser) -> None:
         "along the flow, align by scale/shift afterwards, or none",
         choices=PASS_CHAINING,
     )
+
+
+def add_plate_options(p: argparse.ArgumentParser) -> None:
+    """--colorspace, --ocio-config, --display, --view, --layer, --on-missing: how a plate is read."""
+    p.add_argument(
+        "--colorspace",
+        help="colourspace of the input (a name or alias of the OCIO config: ACEScg, lin_ap1, ACEScct ...), "
+        "converted through --display/--view for the model; 'raw': as stored, clipped to [0,1] (default: what "
+        "the file declares, else scene_linear for float images; integer images and video pass unchanged)",
+    )
+    p.add_argument(
+        "--ocio-config", help="OCIO config file (default: $OCIO, else the built-in ocio://cg-config-latest)"
+    )
+    p.add_argument("--display", help="OCIO display (default: the config's default display)")
+    p.add_argument("--view", help="OCIO view of the display (default: the display's default view)")
+    p.add_argument("--layer", help="EXR layer or part to read (default: the RGB picture, e.g. beauty)")
+    p.add_argument(
+        "--on-missing",
+        default="hold",
+        choices=("hold", "error"),
+        help="frames missing from a sequence: hold (read the frame before; no output for them) or error "
+        "(default hold)",
+    )
+
+
+def plate_options(args: argparse.Namespace) -> dict:
+    """The plate options of ``args`` as keyword arguments of ``FileSource``, errors naming the options."""
+    names = {
+        "input": "input",
+        "colorspace": "--colorspace",
+        "ocio_config": "--ocio-config",
+        "display": "--display",
+        "view": "--view",
+        "layer": "--layer",
+        "on_missing": "--on-missing",
+    }
+    return dict(
+        colorspace=args.colorspace,
+        ocio_config=args.ocio_config,
+        display=args.display,
+        view=args.view,
+        layer=args.layer,
+        on_missing=args.on_missing,
+        names=names,
+    )

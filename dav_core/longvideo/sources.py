@@ -59,33 +59,49 @@ class ArraySource(FrameSource):
 
 
 class FileSource(FrameSource):
-    """A video file, an image folder or a single image, probed once (``dav_core.io.video.MediaInput``).
+    """A video file, an image sequence (folder or pattern such as ``plate.####.exr``) or a single image,
+    probed once (``dav_core.io.video.MediaInput``).
 
-    ``frame_numbers`` are the source frame numbers of the selection ``range(start, stop, stride)``.
-    Each call of :meth:`frames` opens the file once.
+    ``frame_numbers`` are the input's own frame numbers selected by ``start``/``stop``/``stride`` (a video:
+    0..N-1; a sequence: the numbers of its files, ``start=1001`` selects from frame 1001; None: from the
+    first, to the last). ``plate``: the input's PlateInfo. ``colorspace``, ``ocio_config``, ``display``,
+    ``view``, ``layer``, ``on_missing``: see ``MediaInput``. Each call of :meth:`frames` opens the file once.
     """
 
-    def __init__(self, path: str | Path, start: int = 0, stop: int | None = None, stride: int = 1) -> None:
-        from ..io.video import MediaInput, frame_range
+    def __init__(
+        self,
+        path: str | Path,
+        start: int | None = None,
+        stop: int | None = None,
+        stride: int = 1,
+        **plate_options,
+    ) -> None:
+        from ..io.video import MediaInput, select_frames
 
-        frame_range(0, start, stop, stride)  # validates the selection before touching the file
+        select_frames(range(0), start, stop, stride)  # validates the selection before touching the file
         self.path = Path(path)
-        self.media = MediaInput(self.path)
+        self.media = MediaInput(self.path, **plate_options)
         self.info = self.media.info
-        self.frame_numbers = frame_range(self.info.num_frames, start, stop, stride)
+        self.plate = self.media.plate
+        self.frame_numbers = select_frames(self.media.frame_numbers, start, stop, stride)
+        self._index = {n: i for i, n in enumerate(self.frame_numbers)}
         self.num_frames = len(self.frame_numbers)
         self.frame_size = (self.info.height, self.info.width)
         self.fps = self.info.fps / stride
 
     def frames(self, wanted: Collection[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
-        numbers = self.frame_numbers  # a range: index() is arithmetic
+        numbers = self.frame_numbers
         selected = numbers if wanted is None else [numbers[i] for i in wanted]
         for number, frame in self.media.read(selected):
-            yield numbers.index(number), frame
+            yield self._index[number], frame
 
     def fingerprint(self) -> dict:
         numbers = self.frame_numbers
-        return {**self.media.fingerprint(), "selection": [numbers.start, numbers.stop, numbers.step]}
+        if isinstance(numbers, range):
+            selection = [numbers.start, numbers.stop, numbers.step]
+        else:
+            selection = [int(n) for n in numbers]
+        return {**self.media.fingerprint(), "selection": selection}
 
 
 class IteratorSource(FrameSource):

@@ -20,7 +20,15 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["BUILTIN_CONFIG", "RAW", "ColourConversion", "load_config", "ocio_module", "resolve_colour"]
+__all__ = [
+    "BUILTIN_CONFIG",
+    "RAW",
+    "ColourConversion",
+    "config_choices",
+    "load_config",
+    "ocio_module",
+    "resolve_colour",
+]
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +82,22 @@ def _colourspace_names(config) -> list[str]:
         names.append(space.getName())
         names.extend(space.getAliases())
     return names
+
+
+def config_choices(config_path: str | os.PathLike | None = None) -> tuple[list[str], list[str], list[str]]:
+    """(colourspaces, displays, views) of the active config, for a front end's lists: every colourspace
+    name, the default display first, and the views of every display with the default display's first."""
+    config = load_config(config_path)
+    spaces = [space.getName() for space in config.getColorSpaces()]
+    default = config.getDefaultDisplay()
+    displays = [default, *(d for d in config.getDisplays() if d != default)]
+    views: list[str] = []
+    for display in displays:
+        first = config.getDefaultView(display)
+        for view in (first, *config.getViews(display)):
+            if view not in views:
+                views.append(view)
+    return spaces, displays, views
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,16 @@ from .stages import stream_depth
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PREVIEW_FORMAT", "JobResult", "OutputSpec", "job_identity", "parse_formats", "write_depth"]
+__all__ = [
+    "PREVIEW_FORMAT",
+    "JobResult",
+    "OutputSpec",
+    "job_identity",
+    "open_outputs",
+    "parse_formats",
+    "recorded_settings",
+    "write_depth",
+]
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,37 @@ def job_identity(source: FrameSource, run: ResolvedRun, model: DAVModel) -> dict
     }
 
 
+def recorded_settings(output: OutputSpec) -> dict | None:
+    """The settings recorded by the run being resumed in ``output`` (None when not resuming)."""
+    return ((read_manifest(output.folder) or {}).get("job") or {}).get("settings") if output.resume else None
+
+
+def open_outputs(
+    source: FrameSource, run: ResolvedRun, model, output: OutputSpec, formats, names: Mapping[str, str]
+) -> tuple[DepthOutputs, list[int], set[int]]:
+    """The output folder opened for ``run`` (locked, claimed under the contract): (outputs, the frame
+    numbers of the selection, the indices already written that need not be computed).
+
+    ``model`` needs only ``source`` and ``dtype`` (the job identity), so a process without the model can
+    open the outputs of a run computed elsewhere."""
+    numbers = list(getattr(source, "frame_numbers", range(source.num_frames)))
+    outputs = DepthOutputs(
+        output.folder,
+        formats,
+        numbers,
+        job_identity(source, run, model),
+        fps=source.fps or 24.0,
+        colormap=output.colormap,
+        resume=output.resume,
+        overwrite=output.overwrite,
+        names=names,
+    )
+    skip = set() if outputs.needs_every_frame else {i for i, n in enumerate(numbers) if n in outputs.kept}
+    if output.resume:
+        logger.info("resuming: %d of %d frames already written", len(outputs.kept), len(numbers))
+    return outputs, numbers, skip
+
+
 def write_depth(
     model: DAVModel,
     source: FrameSource,
@@ -81,31 +121,16 @@ def write_depth(
     formats = parse_formats(output.formats, names.get("format", "format"))
     if not source.num_frames:
         raise ValueError("no frames selected: the frame range selects nothing")
-    recorded = (read_manifest(output.folder) or {}).get("job") or {} if output.resume else {}
     run = resolve_run(
         model,
         settings,
         source.num_frames,
         source.frame_size,
         free_bytes=free_bytes,
-        kept_sizes=recorded.get("settings"),
+        kept_sizes=recorded_settings(output),
         names=names,
     )
-    numbers = list(getattr(source, "frame_numbers", range(source.num_frames)))
-    outputs = DepthOutputs(
-        output.folder,
-        formats,
-        numbers,
-        job_identity(source, run, model),
-        fps=source.fps or 24.0,
-        colormap=output.colormap,
-        resume=output.resume,
-        overwrite=output.overwrite,
-        names=names,
-    )
-    skip = set() if outputs.needs_every_frame else {i for i, n in enumerate(numbers) if n in outputs.kept}
-    if output.resume:
-        logger.info("resuming: %d of %d frames already written", len(outputs.kept), len(numbers))
+    outputs, numbers, skip = open_outputs(source, run, model, output, formats, names)
     start = time.perf_counter()
     computed = 0
     with outputs:

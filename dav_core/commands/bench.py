@@ -98,6 +98,12 @@ def register(subparsers) -> None:
         "stage's time (keyframes, windows, decode, write) and the projected speed-up for 1, 2, 4, 8, 16 "
         "workers (needs the ray extra)",
     )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="with --workers: torch CPU threads per worker (default: the cores each worker holds)",
+    )
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.add_argument(
         "--workdir",
@@ -418,7 +424,7 @@ def _run_farm(args: argparse.Namespace, frames: int, workdir: Path) -> int:
     ))  # fmt: skip
     settings = build_settings({"steps": args.steps, "max_resolution": None, "memory": "off"})  # as measure_job
     started = time.perf_counter()
-    with Farm(loader, args.workers) as farm:
+    with Farm(loader, args.workers, threads=args.threads) as farm:
         ready = time.perf_counter()
         job = ShotJob("bench", FileSource(video), OutputSpec(workdir / "farm_out", ("png16",), overwrite=True))
         (result,), times = farm.run([job], settings, ("png16",), {})
@@ -436,7 +442,7 @@ def _run_farm(args: argparse.Namespace, frames: int, workdir: Path) -> int:
         print(f"{row['workers']:>7}  {row['one_shot']:>17.2f}  {row['many_shots']:>19.2f}")
     if args.json:
         report = {"frames": frames, "size": args.size, "workers": args.workers, "wall_seconds": wall,
-                  "startup_seconds": ready - started, "stages": stages, "projection": table,
+                  "threads": args.threads, "startup_seconds": ready - started, "stages": stages, "projection": table,
                   "machine": platform.platform(), "cores": os.cpu_count()}  # fmt: skip
         args.json.write_text(json.dumps(report, indent=2))
     return 0

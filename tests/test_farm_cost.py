@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from dav_core.farm.cost import projected_speedup, projection_table, stage_split
@@ -21,4 +23,4 @@ def test_many_shots_hide_the_chain_until_the_driver_writes_are_the_bound():
     assert projected_speedup(times, 16, many_shots=True) == pytest.approx(11.0 / 1.0)  # writes bound it
     rows = projection_table(times)
     assert [r["workers"] for r in rows] == [1, 2, 4, 8, 16]
-    assert all(a["many_shots"] <= b["many_shots"] for a, b in zip(rows, rows[1:]))
+    assert all(a["many_shots"] <= b["many_shots"] for a, b in itertools.pairwise(rows))

@@ -220,9 +220,14 @@ def _on_farm(args, jobs, settings, formats, names) -> int:
 
     from tqdm import tqdm
 
-    from ..farm.driver import Farm
+    from ..farm.driver import Farm, ShotResult
 
-    if any(j.source is not None for j in jobs) and len(jobs) == 1:
+    if not any(j.source is not None for j in jobs):  # every input is bad: no workers to start
+        results = [ShotResult(j.name, str(j.output.folder), 0, 0, 0.0, j.error) for j in jobs]
+        for result in results:
+            print(_shot_line(result), file=sys.stderr)
+        return _summary(results)
+    if len(jobs) == 1:
         from ..io.output_folder import prepare_output_folder
 
         prepare_output_folder(args.output, "--output")

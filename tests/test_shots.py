@@ -13,6 +13,7 @@ from tests.helpers import bar_frames, run_dav, write_plate, write_video
 SMALL = ("--max-resolution", "64", "--format", "npy", "--no-progress")
 
 
+@pytest.mark.slow  # three runs of the bundled model: ~20-30 s on 2 shared cores
 def test_shots_each_get_their_folder_and_match_single_runs(tmp_path):
     a = write_video(tmp_path / "a.mp4", 5, (24, 32))
     b = write_plate(tmp_path / "b", bar_frames(4, (24, 32)))
@@ -35,6 +36,7 @@ def test_name_clash_is_refused_before_any_work(tmp_path):
     assert not (tmp_path / "root").exists()
 
 
+@pytest.mark.slow
 def test_shot_list_names_and_a_bad_shot_failing_alone(tmp_path):
     write_video(tmp_path / "a.mp4", 3, (24, 32))
     (tmp_path / "broken.mp4").write_bytes(b"not a video")

@@ -74,6 +74,18 @@ def _check_finite(disparity: torch.Tensor, first_frame: int) -> None:
         )
 
 
+def decode_chunk(model: DAVModel, stack: torch.Tensor, start: int) -> torch.Tensor:
+    """Depth latents [n,4,h,w] of frames ``start..start+n-1`` -> disparity [n,ph,pw] on the CPU."""
+    images = retry_same_size(  # a smaller chunk would decode differently: only retried as it is
+        f"the VAE decode of {len(stack)} frames",
+        lambda: decode_latents(model.vae, stack),
+        "lower chunk_size or the memory budget",
+    )
+    disparity = images_to_disparity(images).cpu()  # [n,ph,pw]
+    _check_finite(disparity, start)
+    return disparity
+
+
 class ChunkedDecoder:
     """Decodes final depth latents in overlapping temporal chunks and blends them, emitting frames in order."""
 
@@ -102,6 +114,14 @@ class ChunkedDecoder:
 
     def push(self, latents: dict[int, torch.Tensor], available: int) -> Iterator[tuple[int, torch.Tensor]]:
         """Decode every chunk whose frames are all below ``available``; yield finished frames in order."""
+        for index, stack in self.ready(latents, available):
+            self.add(index, decode_chunk(self.model, stack, self.plan.chunks[index].start))
+        yield from self.finished()
+
+    def ready(self, latents: dict[int, torch.Tensor], available: int) -> Iterator[tuple[int, torch.Tensor]]:
+        """(chunk index, its latents [n,4,h,w]) for each chunk to decode whose frames are all below
+        ``available``, in order; chunks of skipped frames only are passed over. Each must be given back,
+        decoded, to :meth:`add` in the same order (another process may decode it)."""
         chunks = self.plan.chunks
         while self._next_chunk < len(chunks) and chunks[self._next_chunk].stop <= available:
             c = chunks[self._next_chunk]
@@ -110,20 +130,20 @@ class ChunkedDecoder:
                 for f in range(c.start, c.stop):
                     self._remaining[f] -= 1
                 continue
-            stack = torch.stack([latents[f] for f in range(c.start, c.stop)])  # [n,4,h,w]
-            images = retry_same_size(  # a smaller chunk would decode differently: only retried as it is
-                f"the VAE decode of {len(stack)} frames",
-                lambda stack=stack: decode_latents(self.model.vae, stack),
-                "lower chunk_size or the memory budget",
-            )
-            disparity = images_to_disparity(images).cpu()  # [n,ph,pw]
-            _check_finite(disparity, c.start)
-            for offset, weight in enumerate(c.weights):
-                f = c.start + offset
-                self._sum[f] = self._sum.get(f, 0) + weight * disparity[offset]
-                self._remaining[f] -= 1
-            if self.on_chunk is not None:
-                self.on_chunk()
+            yield self._next_chunk - 1, torch.stack([latents[f] for f in range(c.start, c.stop)])  # [n,4,h,w]
+
+    def add(self, index: int, disparity: torch.Tensor) -> None:
+        """Blend chunk ``index``'s decoded disparity [n,ph,pw] into its frames (chunks in order)."""
+        c = self.plan.chunks[index]
+        for offset, weight in enumerate(c.weights):
+            f = c.start + offset
+            self._sum[f] = self._sum.get(f, 0) + weight * disparity[offset]
+            self._remaining[f] -= 1
+        if self.on_chunk is not None:
+            self.on_chunk()
+
+    def finished(self) -> Iterator[tuple[int, torch.Tensor]]:
+        """Frames whose every chunk is in, in order, at the input size [H,W] (skipped frames not yielded)."""
         while self.next_frame < len(self._remaining) and self._remaining[self.next_frame] == 0:
             f = self.next_frame
             self.next_frame += 1

@@ -38,7 +38,16 @@ from .stages import stream_depth
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PREVIEW_FORMAT", "JobResult", "OutputSpec", "job_identity", "parse_formats", "write_depth"]
+__all__ = [
+    "PREVIEW_FORMAT",
+    "JobResult",
+    "OutputSpec",
+    "job_identity",
+    "open_outputs",
+    "parse_formats",
+    "recorded_settings",
+    "write_depth",
+]
 
 
 @dataclass(frozen=True)
@@ -79,39 +88,23 @@ def job_identity(source: FrameSource, run: ResolvedRun, model: DAVModel) -> dict
     }
 
 
-def write_depth(
-    model: DAVModel,
-    source: FrameSource,
-    settings: LongVideoSettings,
-    output: OutputSpec,
-    *,
-    hooks: Hooks = NO_HOOKS,
-    names: Mapping[str, str] | None = None,
-    free_bytes: int | None = None,
-) -> JobResult:
-    """Depth of every frame of ``source`` written under ``output`` (see the module doc).
+def recorded_settings(output: OutputSpec) -> dict | None:
+    """The settings recorded by the run being resumed in ``output`` (None when not resuming)."""
+    return ((read_manifest(output.folder) or {}).get("job") or {}).get("settings") if output.resume else None
 
-    Files are numbered by the source's frame numbers (else 0..N-1). On any error or interrupt the frames
-    already written stay and the manifest says incomplete. ``names`` maps settings and output fields to
-    the front end's options in errors; ``free_bytes``: free device memory when the caller knows it.
-    """
-    names = {"output": "output", "resume": "resume", "overwrite": "overwrite", **(names or {})}
-    formats = parse_formats(output.formats, names.get("format", "format"))
+
+def open_outputs(
+    source: FrameSource, run: ResolvedRun, model, output: OutputSpec, formats, names: Mapping[str, str]
+) -> tuple[DepthOutputs, list[int], set[int]]:
+    """The output folder opened for ``run`` (locked, claimed under the contract): (outputs, the frame
+    numbers of the selection as named in the files, the indices that need not be written: already there, or
+    held over a hole of the plate).
+
+    ``model`` needs only ``source`` and ``dtype`` (the job identity), so a process without the model can
+    open the outputs of a run computed elsewhere. Write each frame with :func:`to_storage_size`."""
     layout = _output_layout(output, formats, names)
     plate: PlateInfo = getattr(source, "plate", None) or PlateInfo()
     _check_not_the_input(source, plate, output, names)
-    if not source.num_frames:
-        raise ValueError("no frames selected: the frame range selects nothing")
-    recorded = (read_manifest(output.folder) or {}).get("job") or {} if output.resume else {}
-    run = resolve_run(
-        model,
-        settings,
-        source.num_frames,
-        source.frame_size,
-        free_bytes=free_bytes,
-        kept_sizes=recorded.get("settings"),
-        names=names,
-    )
     numbers = [output.first_frame + n for n in getattr(source, "frame_numbers", range(source.num_frames))]
     missing = {output.first_frame + n for n in plate.missing}  # holes: read as the frame before, not written
     present = [n for n in numbers if n not in missing]
@@ -136,15 +129,50 @@ def write_depth(
     skip = {i for i, n in enumerate(numbers) if n in kept or n in missing}
     if output.resume:
         logger.info("resuming: %d of %d frames already written", len(outputs.kept), len(present))
+    return outputs, numbers, skip
+
+
+def write_depth(
+    model: DAVModel,
+    source: FrameSource,
+    settings: LongVideoSettings,
+    output: OutputSpec,
+    *,
+    hooks: Hooks = NO_HOOKS,
+    names: Mapping[str, str] | None = None,
+    free_bytes: int | None = None,
+) -> JobResult:
+    """Depth of every frame of ``source`` written under ``output`` (see the module doc).
+
+    Files are numbered by the source's frame numbers (else 0..N-1). On any error or interrupt the frames
+    already written stay and the manifest says incomplete. ``names`` maps settings and output fields to
+    the front end's options in errors; ``free_bytes``: free device memory when the caller knows it.
+    """
+    names = {"output": "output", "resume": "resume", "overwrite": "overwrite", **(names or {})}
+    formats = parse_formats(output.formats, names.get("format", "format"))
+    if not source.num_frames:
+        raise ValueError("no frames selected: the frame range selects nothing")
+    run = resolve_run(
+        model,
+        settings,
+        source.num_frames,
+        source.frame_size,
+        free_bytes=free_bytes,
+        kept_sizes=recorded_settings(output),
+        names=names,
+    )
+    outputs, numbers, skip = open_outputs(source, run, model, output, formats, names)
+    size = plate_size(getattr(source, "plate", None))
     start = time.perf_counter()
     computed = 0
     with outputs:
         for frame in stream_depth(model, source, run, hooks=hooks, skip_frames=skip):
-            outputs.write(numbers[frame.index], to_storage_size(frame.disparity, plate.storage_size))
+            outputs.write(numbers[frame.index], to_storage_size(frame.disparity, size))
             computed += 1
     seconds = time.perf_counter() - start
     logger.info("wrote %d frames to %s in %.1f s", computed, outputs.output, seconds)
-    return JobResult(outputs.output, len(present), computed, len(present) - computed, seconds, run)
+    total = len(outputs.frame_numbers)
+    return JobResult(outputs.output, total, computed, total - computed, seconds, run)
 
 
 def plate_size(plate: PlateInfo | None) -> tuple[int, int] | None:

@@ -26,7 +26,7 @@ import torch
 from .choices import DEPTH_KINDS, SHOT_RANGES, SINGLE_PASS_FRAMES, check_choice
 from .decoding import ChunkedDecoder, decode_disparity, plan_chunks
 from .depth import frames_to_tensor, predict_depth_window, predict_from_latents, sample_latents
-from .hooks import NO_HOOKS, Cancelled, Hooks, Progress
+from .hooks import NO_HOOKS, Cancelled, Hooks
 from .longvideo.keyframes import solve_keyframe_latents
 from .longvideo.plan import InterpWindow, VideoPlan
 from .longvideo.reader import LatentReader
@@ -328,7 +328,7 @@ class DepthFrame:
 
 
 @dataclass
-class _Schedule:
+class Schedule:
     """What a run with some frames already written still has to compute."""
 
     decoder: ChunkedDecoder
@@ -373,12 +373,12 @@ def stream_depth(
         len(plan.windows),
         plan.unet_frames_per_output_frame,
     )
-    schedule = _schedule(model, run, skip, hooks)
+    schedule = remaining_schedule(model, run, skip, hooks)
     progress = hooks.progress(plan.unet_frame_passes * run.settings.ensemble)
     progress.shrink(
         sum(len(w) for w in plan.windows) - sum(len(plan.windows[i]) for g in schedule.groups for i in g)
     )
-    key_rgb, key_depth = _keyframes(model, source, run, reader, progress, hooks)
+    key_rgb, key_depth = encode_and_solve_keyframes(model, source, run, reader, progress.advance, hooks)
     yield from _windows_and_emit(model, source, run, reader, schedule, key_rgb, key_depth, progress, hooks)
 
 
@@ -398,8 +398,9 @@ def _resolve_for(model, source: FrameSource, settings, hooks) -> tuple[ResolvedR
     return resolved or resolve_run(model, settings, count, geometry=geometry), reader
 
 
-def _schedule(model, run: ResolvedRun, skip, hooks: Hooks) -> _Schedule:
-    """Decode chunks and window blocks needed for the frames not in ``skip``."""
+def remaining_schedule(model, run: ResolvedRun, skip, hooks: Hooks = NO_HOOKS) -> Schedule:
+    """Decode chunks and window blocks needed for the frames not in ``skip`` (``model`` None: a decoder
+    that only plans and blends, for chunks decoded elsewhere)."""
     plan, settings = run.plan, run.settings
     decoder = ChunkedDecoder(
         model,
@@ -418,11 +419,12 @@ def _schedule(model, run: ResolvedRun, skip, hooks: Hooks) -> _Schedule:
     }
     groups = [g for g in window_groups(plan.windows, settings.window_batch) if needed.intersection(g)]
     window_frames = {f for g in groups for i in g for f in plan.windows[i].frames}
-    return _Schedule(decoder, groups, window_frames)
+    return Schedule(decoder, groups, window_frames)
 
 
-def _keyframes(model, source, run: ResolvedRun, reader, progress: Progress, hooks: Hooks):
-    """Encode the keyframes (one read of the source) and solve them; returns (video, depth) latents."""
+def encode_and_solve_keyframes(model, source, run: ResolvedRun, reader=None, advance=None, hooks: Hooks = NO_HOOKS):
+    """Encode the keyframes (one read of the source, unless ``reader`` holds every frame already) and
+    solve them; returns (video, depth) latents {frame: [4,h,w]}."""
     plan = run.plan
     if reader is None:
         reader = LatentReader(model, source, run.geometry, run.settings.chunk_size, plan.keyframes, hooks)
@@ -430,7 +432,7 @@ def _keyframes(model, source, run: ResolvedRun, reader, progress: Progress, hook
         key_rgb = reader.latents
     else:
         key_rgb = {f: reader.latents[f] for f in plan.keyframes}
-    return key_rgb, solve_keyframe_latents(model, key_rgb, plan, run.settings, progress.advance)
+    return key_rgb, solve_keyframe_latents(model, key_rgb, plan, run.settings, advance)
 
 
 def _windows_and_emit(model, source, run, reader, schedule, key_rgb, key_depth, progress, hooks):
@@ -445,7 +447,7 @@ def _windows_and_emit(model, source, run, reader, schedule, key_rgb, key_depth, 
     blended = {f: key_depth[f] for f in plan.keyframes}
     yield from _emit(decoder, blended, final_upto)
     done = -1
-    rgb = lambda w: _window_rgb(reader, key_rgb, w)  # noqa: E731 - [L,4,h,w]
+    rgb = lambda w: window_rgb(reader, key_rgb, w)  # noqa: E731 - [L,4,h,w]
     for group, _ in blend_windows(model, plan, settings, key_depth, rgb, schedule.groups, blended):
         progress.advance(sum(len(plan.windows[i]) for i in group))
         # skipped windows release their frames too
@@ -472,7 +474,8 @@ def _single_window(model, source, run: ResolvedRun, reader, skip) -> Iterator[De
             yield DepthFrame(f, d.numpy())
 
 
-def _window_rgb(reader: LatentReader, key_rgb: dict[int, torch.Tensor], window: InterpWindow) -> torch.Tensor:
+def window_rgb(reader: LatentReader, key_rgb: dict[int, torch.Tensor], window: InterpWindow) -> torch.Tensor:
+    """A window's video latents [L,4,h,w]: its keyframes from ``key_rgb``, the others read by ``reader``."""
     interior = [f for f in window.frames if f not in key_rgb]
     cached = dict(zip(interior, reader.take(interior), strict=True)) if interior else {}
     return torch.stack([key_rgb[f] if f in key_rgb else cached[f] for f in window.frames])  # [L,4,h,w]

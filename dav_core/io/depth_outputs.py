@@ -133,6 +133,7 @@ class DepthOutputs:
             self.abort()
             raise
         sequences = [w.existing for fmt, w in self.writers.items() if fmt in SEQUENCE_FORMATS]
+        self.frame_numbers = list(frame_numbers)  # the frames this run writes
         self.kept = set(frame_numbers).intersection(*sequences) if sequences else set()
         self.needs_every_frame = any(fmt not in SEQUENCE_FORMATS for fmt in formats)
 

@@ -101,15 +101,29 @@ def blend_windows(
     blended = {f: key_depth[f] for f in plan.keyframes} if blended is None else blended
     call_size = CallSize(settings.window_batch)
     for group in window_groups(plan.windows, settings.window_batch) if groups is None else groups:
-        block = _block_latents(model, plan, settings, key_depth, window_rgb, group, call_size)
-        for f, latent in block.items():
-            blended[f] = blended.get(f, 0) + latent
+        add_block(blended, block_latents(model, plan, settings, key_depth, window_rgb, group, call_size))
         yield group, blended
 
 
-def _block_latents(model, plan, settings, key_depth, window_rgb, group, call_size) -> dict[int, torch.Tensor]:
+def add_block(blended: dict[int, torch.Tensor], block: dict[int, torch.Tensor]) -> None:
+    """Add one block's weighted latents into ``blended``; blocks are added in plan order, so a block
+    computed elsewhere (another process) gives the same sums."""
+    for f, latent in block.items():
+        blended[f] = blended.get(f, 0) + latent
+
+
+def block_latents(
+    model: DAVModel,
+    plan: VideoPlan,
+    settings: LongVideoSettings,
+    key_depth: dict[int, torch.Tensor],
+    window_rgb: Callable[[InterpWindow], torch.Tensor],
+    group: list[int],
+    call_size: CallSize | None = None,
+) -> dict[int, torch.Tensor]:
     """{frame: sum of weight x depth latent [4,h,w]} over one block's windows; each window draws its own
-    noise stream."""
+    noise stream (seeded by the run's seed and the window's index), so any process computes the same."""
+    call_size = CallSize(settings.window_batch) if call_size is None else call_size
     contributions: dict[int, torch.Tensor] = {}
     for same_length in _by_length(group, plan.windows):
         batch = [plan.windows[i] for i in same_length]

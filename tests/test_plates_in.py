@@ -472,3 +472,16 @@ def test_bad_plate_lines(tmp_path: Path, monkeypatch) -> None:
     result = run_dav("depth", path, "-o", tmp_path / "out", *FAST)
     assert result.code == 2 and len(result.errors) == 1, result.err
     assert re.search(r"\$OCIO: cannot read the OCIO config .*missing\.ocio", result.errors[0])
+
+
+def test_a_colour_managed_sequence_pickles_for_farm_workers(tmp_path: Path) -> None:
+    """Farm workers receive the frame source pickled: the OCIO processor is made again there, same frames."""
+    import pickle
+
+    _, exr = png16_and_acescg(tmp_path, 2)
+    from dav_core.longvideo.sources import FileSource
+
+    source = FileSource(exr, colorspace="ACEScg")
+    copy = pickle.loads(pickle.dumps(source))
+    assert copy.plate == source.plate and copy.frame_numbers == source.frame_numbers
+    assert np.array_equal(frames_of(copy), frames_of(source))

@@ -16,7 +16,7 @@ import difflib
 import logging
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -55,14 +55,18 @@ def _load(source: str):
         raise ValueError(f"cannot read the OCIO config {source!r}: {str(err).splitlines()[0]}") from None
 
 
+def config_source(config_path: str | os.PathLike | None = None, name: str = "ocio_config") -> tuple[str, str]:
+    """(where the config is read from, how errors name it): ``config_path``, else ``$OCIO``, else built-in."""
+    if config_path:
+        return str(config_path), name
+    if os.environ.get("OCIO"):
+        return os.environ["OCIO"], "$OCIO"
+    return BUILTIN_CONFIG, "the built-in config"
+
+
 def load_config(config_path: str | os.PathLike | None = None, name: str = "ocio_config"):
     """The OCIO config: ``config_path``, else ``$OCIO``, else the built-in one (errors name where it came from)."""
-    if config_path:
-        source, origin = str(config_path), name
-    elif os.environ.get("OCIO"):
-        source, origin = os.environ["OCIO"], "$OCIO"
-    else:
-        source, origin = BUILTIN_CONFIG, "the built-in config"
+    source, origin = config_source(config_path, name)
     try:
         return _load(source)
     except ValueError as err:
@@ -108,7 +112,19 @@ class ColourConversion:
     colorspace: str
     display: str
     view: str
-    processor: object  # OCIO CPUProcessor
+    config_source: str  # file or ocio:// URI the config is read from (again, in a worker process)
+
+    @cached_property
+    def processor(self):
+        """The OCIO CPU processor, made once per process (it does not pickle: a frame source crosses to
+        farm workers without it)."""
+        ocio = ocio_module()
+        transform = ocio.DisplayViewTransform(src=self.colorspace, display=self.display, view=self.view)
+        config = _load(self.config_source)
+        return config.getProcessor(transform, ocio.TRANSFORM_DIR_FORWARD).getDefaultCPUProcessor()
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "processor"}
 
     def apply(self, rgb: np.ndarray) -> np.ndarray:
         """float32 ``[H,W,3]`` in the colourspace -> ``[H,W,3]`` display-referred, clipped to [0,1]."""
@@ -173,6 +189,6 @@ def resolve_colour(
     _lookup(config, "display", display, list(config.getDisplays()), names["display"])
     view = view or config.getDefaultView(display)
     _lookup(config, f"view of display {display!r}", view, list(config.getViews(display)), names["view"])
-    transform = ocio.DisplayViewTransform(src=source, display=display, view=view)
-    processor = config.getProcessor(transform, ocio.TRANSFORM_DIR_FORWARD).getDefaultCPUProcessor()
-    return ColourConversion(config.getName(), source, display, view, processor)
+    conversion = ColourConversion(config.getName(), source, display, view, config_source(config_path)[0])
+    conversion.processor  # noqa: B018 - made now, so a config that cannot convert fails here, once
+    return conversion

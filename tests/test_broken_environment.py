@@ -85,7 +85,7 @@ def test_the_pack_starts_and_reports_a_broken_diffusers_in_one_line(broken_diffu
     )
     done = _python(code, broken_diffusers)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "nodes 12 False" in done.stdout
+    assert "nodes 13 False" in done.stdout
     lines = [line for line in done.stderr.splitlines() if "Depth Any Video" in line]
     assert len(lines) == 1 and "Traceback" not in done.stderr
     assert "is_offline_mode" in lines[0] and "pip install -U diffusers" in lines[0]

@@ -13,7 +13,7 @@ def test_the_pack_is_loaded_once_as_a_package_and_its_nodes_are_its_own():
     pack = load_pack()
     assert load_pack() is pack is sys.modules[PACK_NAME]
     assert pack.nodes.__name__ == f"{PACK_NAME}.nodes"
-    assert pack.NODE_CLASS_MAPPINGS == pack.nodes.NODE_CLASS_MAPPINGS and len(pack.NODE_CLASS_MAPPINGS) == 12
+    assert pack.NODE_CLASS_MAPPINGS == pack.nodes.NODE_CLASS_MAPPINGS and len(pack.NODE_CLASS_MAPPINGS) == 13
 
 
 def test_run_dav_reports_exit_code_and_error_lines(tmp_path):

@@ -115,48 +115,47 @@ def _count_frames(container: av.container.InputContainer) -> int:
 
 
 def probe_video(path: str | os.PathLike) -> VideoInfo:
-    """Frame count, fps and size of a video's first video stream.
+    """Frame count, fps, size, rotation and pixel aspect of a video's first video stream, in one open.
 
-    Falls back to counting packets when the container header has no frame count. Raises FileNotFoundError for
-    a missing file and ValueError for an unreadable file or a video with no frames.
+    Falls back to counting packets (a second open) when the container header has no frame count. Raises
+    FileNotFoundError for a missing file and ValueError for an unreadable file or a video with no frames.
     """
     path = Path(path)
     container = _open_container(path)
     try:
         stream = container.streams.video[0]
         num_frames = stream.frames
-        if num_frames <= 0:
-            try:
-                num_frames = _count_frames(container)
-            except av.error.FFmpegError as err:
-                raise ValueError(f"cannot read video {path}: {err}") from err
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         fps = float(rate) if rate else DEFAULT_IMAGE_FPS
         width, height = stream.codec_context.width, stream.codec_context.height
         aspect = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
+        rotation = _rotation(path, container, stream)
     finally:
         container.close()
+    if num_frames <= 0:
+        container = _open_container(path)
+        try:
+            num_frames = _count_frames(container)
+        except av.error.FFmpegError as err:
+            raise ValueError(f"cannot read video {path}: {err}") from err
+        finally:
+            container.close()
     if num_frames <= 0 or width <= 0 or height <= 0:
         raise ValueError(f"video {path} has no frames")
     pixel_aspect = float(aspect) if aspect and float(aspect) > 0 else 1.0
-    return VideoInfo(num_frames, fps, width, height, _rotation(path), pixel_aspect)
+    return VideoInfo(num_frames, fps, width, height, rotation, pixel_aspect)
 
 
-def _rotation(path: Path) -> int:
+def _rotation(path: Path, container: av.container.InputContainer, stream) -> int:
     """Degrees counter-clockwise (0, 90, 180, 270) a player turns the video: its display matrix, read from
-    the first decoded frame, else the old ``rotate`` tag (clockwise)."""
-    container = _open_container(path)
+    the first decoded frame, else the old ``rotate`` tag (clockwise). Decodes from the open ``container``."""
+    degrees = -float(stream.metadata.get("rotate", 0) or 0)
     try:
-        stream = container.streams.video[0]
-        degrees = -float(stream.metadata.get("rotate", 0) or 0)
-        try:
-            frame = next(container.decode(stream), None)
-        except av.error.FFmpegError:
-            frame = None
-        if frame is not None and getattr(frame, "rotation", None):
-            degrees = float(frame.rotation)
-    finally:
-        container.close()
+        frame = next(container.decode(stream), None)
+    except av.error.FFmpegError:
+        frame = None
+    if frame is not None and getattr(frame, "rotation", None):
+        degrees = float(frame.rotation)
     turns = round(degrees / 90)
     if abs(degrees - 90 * turns) > 1:
         log.warning("%s: rotation %.1f degrees is not a multiple of 90; turning by %d", path, degrees, 90 * turns)

@@ -26,6 +26,14 @@ def test_shots_each_get_their_folder_and_match_single_runs(tmp_path):
     assert np.load(tmp_path / "root" / "b" / "depth.npy").shape == (4, 24, 32)
 
 
+def test_a_sequence_pattern_is_a_shot_named_like_the_sequence(tmp_path):
+    write_plate(tmp_path / "plates", bar_frames(3, (24, 32)), pattern="sh010_plate.{:04d}.png")
+    write_video(tmp_path / "a.mp4", 3, (24, 32))
+    run = run_dav("depth", tmp_path / "plates" / "sh010_plate.####.png", tmp_path / "a.mp4", "--output", tmp_path / "root", *SMALL)
+    assert run.code == 0, run.err
+    assert sorted(p.name for p in (tmp_path / "root").iterdir()) == ["a", "sh010_plate"]
+
+
 def test_name_clash_is_refused_before_any_work(tmp_path):
     for folder in ("x", "y"):
         (tmp_path / folder).mkdir()

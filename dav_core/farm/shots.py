@@ -43,10 +43,12 @@ def read_shot_list(path: str | Path, option: str = "--shots") -> list[ShotEntry]
 
 
 def default_name(entry: ShotEntry, source=None) -> str:
-    """The output folder name of a shot: the given name, the plate's name, else the input's file stem
-    (a folder's own name)."""
+    """The output folder name of a shot: the given name, a folder's own name, the sequence's name (a
+    pattern ``sh010_plate.####.exr`` -> ``sh010_plate``), else the input's file stem."""
     if entry.name:
         return entry.name
+    if entry.input.is_dir():
+        return entry.input.name
     plate_name = getattr(getattr(source, "plate", None), "name", None)
     if plate_name:
         return str(plate_name)

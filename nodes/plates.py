@@ -22,6 +22,7 @@ from .widgets import choice, resolution, tip
 AUTO, RAW = "auto", "raw"
 # Absolute plate paths are read only under these roots (os.pathsep-separated), e.g. a studio's shot tree.
 PLATE_ROOTS_ENV = "DAV_PLATE_ROOTS"
+_REPORTED: set[str] = set()  # colour-list problems already logged
 
 
 def _colour_choices() -> tuple[list[str], list[str], list[str]]:
@@ -30,8 +31,11 @@ def _colour_choices() -> tuple[list[str], list[str], list[str]]:
         from ..dav_core.io.colour import config_choices
 
         spaces, displays, views = config_choices()
-    except (ImportError, ValueError) as error:  # no OpenColorIO, or an unreadable $OCIO: say so in the log
-        _comfy.log.warning("Depth Any Video: colour lists unavailable: %s", " ".join(str(error).split()))
+    except (ImportError, ValueError) as error:  # no OpenColorIO, or an unreadable $OCIO: say so in the log, once
+        message = " ".join(str(error).split())
+        if message not in _REPORTED:
+            _REPORTED.add(message)
+            _comfy.log.warning("Depth Any Video: colour lists unavailable: %s", message)
         spaces, displays, views = [], [], []
     return [AUTO, RAW, *spaces], [AUTO, *displays], [AUTO, *views]
 

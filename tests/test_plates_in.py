@@ -198,6 +198,9 @@ def test_depth_of_a_sequence_with_a_hole(tmp_path: Path, spelling: str, caplog) 
         result = run_dav("depth", folder / spelling if spelling else folder, "-o", tmp_path / "out", *FAST)
     assert result.code == 0, result.err
     assert written_numbers(tmp_path / "out") == [*range(1001, 1007), *range(1008, 1013)]
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == [
+        f"depth.{n}.png" for n in [*range(1001, 1007), *range(1008, 1013)]
+    ]
     holes = [r.getMessage() for r in caplog.records if "missing" in r.getMessage()]
     assert len(holes) == 1 and "1007" in holes[0]
     refused = run_dav("depth", folder / spelling if spelling else folder, "-o", tmp_path / "o2", *FAST, "--on-missing", "error")

@@ -395,18 +395,20 @@ class MediaInput:
         return self.conversion.apply(rgb)
 
     def _read_frame(self, number: int) -> np.ndarray:
-        from .images import read_image_file
+        from .images import read_picture
 
         path = self.sequence.file_for(number)
-        header = self._header(path, number)
+        try:
+            header, picture = read_picture(path, self.layer, self.names["layer"])  # one open per frame
+        except FileNotFoundError:
+            raise
+        except ValueError as err:
+            raise ValueError(f"frame {number}: {err}") from None
         if header.size != self.header.size:
             raise ValueError(
                 f"{path} has size {header.size}, expected {self.header.size} like the first frame (frame {number})"
             )
-        try:
-            return upright(read_image_file(path, header), 0, header.pixel_aspect)
-        except ValueError as err:
-            raise ValueError(f"frame {number}: {err}") from None
+        return upright(picture, 0, header.pixel_aspect)
 
     def read(
         self, numbers: Iterable[int], max_resolution: int | None = None

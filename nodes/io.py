@@ -94,7 +94,6 @@ class DAV_LoadVideo:
                        frames_error(start_frame, end_frame))
 
     def load(self, video, start_frame=0, end_frame=0, stride=1, max_resolution=0):
-        from ..dav_core.io.video import scaled_size
         from ..dav_core.longvideo.sources import FileSource
 
         path = _comfy.resolve_input_video(video)
@@ -103,24 +102,32 @@ class DAV_LoadVideo:
             raise ValueError(
                 f"{video} has {source.info.num_frames} frames; start_frame {start_frame} selects none of them"
             )
-        width, height = scaled_size(source.info.width, source.info.height, max_resolution or None)
-        size = source.num_frames * width * height * 3 * 4
-        if size > MAX_BATCH_BYTES:
-            raise ValueError(
-                f"{source.num_frames} frames of {width}x{height} need {size / 2**30:.1f} GiB as an image batch "
-                f"(limit {MAX_BATCH_BYTES / 2**30:.0f} GiB): raise stride, lower max_resolution, load a shorter "
-                "range, or use DAV Video Depth To Files for the whole shot"
-            )
-        bar = _comfy.progress_bar(source.num_frames)
-        out = []
-        for _, frame in source.media.read(source.frame_numbers, max_resolution or None):
-            _comfy.check_interrupt()
-            out.append(torch.from_numpy(np.ascontiguousarray(frame, dtype=np.float32)))
-            bar.update(1)
-        images = torch.stack(out)
+        images = load_batch(source, max_resolution, "raise stride, lower max_resolution, load a shorter range, or "
+                            "use DAV Video Depth To Files for the whole shot")
         numbers = tuple(source.frame_numbers)
         dav_source = DAVSource(str(path), numbers, float(source.info.fps))
-        return (images, dav_source, len(out), float(source.info.fps))
+        return (images, dav_source, len(images), float(source.info.fps))
+
+
+def load_batch(source, max_resolution: int, advice: str) -> torch.Tensor:
+    """A file source's selected frames as an IMAGE batch [N,H,W,3], downscaled to ``max_resolution`` (0: full
+    size); refused with ``advice`` when the batch would pass MAX_BATCH_BYTES."""
+    from ..dav_core.io.video import scaled_size
+
+    width, height = scaled_size(source.info.width, source.info.height, max_resolution or None)
+    size = source.num_frames * width * height * 3 * 4
+    if size > MAX_BATCH_BYTES:
+        raise ValueError(
+            f"{source.num_frames} frames of {width}x{height} need {size / 2**30:.1f} GiB as an image batch "
+            f"(limit {MAX_BATCH_BYTES / 2**30:.0f} GiB): {advice}"
+        )
+    bar = _comfy.progress_bar(source.num_frames)
+    out = []
+    for _, frame in source.media.read(source.frame_numbers, max_resolution or None):
+        _comfy.check_interrupt()
+        out.append(torch.from_numpy(np.ascontiguousarray(frame, dtype=np.float32)))  # [H,W,3]
+        bar.update(1)
+    return torch.stack(out)  # [N,H,W,3]
 
 
 @node(

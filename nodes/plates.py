@@ -10,13 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from . import _comfy
 from .checks import verdict
 from .declare import mappings, node
-from .io import MAX_BATCH_BYTES, DAVSource
+from .io import DAVSource, load_batch
 from .widgets import choice, resolution, tip
 
 AUTO, RAW = "auto", "raw"
@@ -149,7 +146,6 @@ class DAV_LoadPlate:
 
     def load(self, pattern, colorspace=AUTO, display=AUTO, view=AUTO, layer="", on_missing="hold",
              frame_range="", max_resolution=0):
-        from ..dav_core.io.video import scaled_size
         from ..dav_core.longvideo.sources import FileSource
 
         start, stop = parse_frame_range(frame_range)
@@ -161,28 +157,10 @@ class DAV_LoadPlate:
         )
         if not source.num_frames:
             raise ValueError(f"frame_range {frame_range!r} selects no frame of {pattern}")
-        height, width = source.frame_size
-        width, height = scaled_size(width, height, max_resolution or None)
-        size = source.num_frames * width * height * 3 * 4
-        if size > MAX_BATCH_BYTES:
-            raise ValueError(
-                f"{source.num_frames} frames of {width}x{height} need {size / 2**30:.1f} GiB as an image batch "
-                f"(limit {MAX_BATCH_BYTES / 2**30:.0f} GiB): lower max_resolution or load a shorter frame_range"
-            )
-        bar = _comfy.progress_bar(source.num_frames)
-        out = []
-        for _, frame in source.frames():
-            _comfy.check_interrupt()
-            if max_resolution:
-                from ..dav_core.io.video import downscale
-
-                frame = downscale(frame, max_resolution)
-            out.append(torch.from_numpy(np.ascontiguousarray(frame, dtype=np.float32)))  # [H,W,3]
-            bar.update(1)
-        images = torch.stack(out)  # [N,H,W,3]
+        images = load_batch(source, max_resolution, "lower max_resolution or load a shorter frame_range")
         fps = float(source.fps or 24.0)
         numbers = tuple(int(n) for n in source.frame_numbers)
-        return (images, DAVSource(str(pattern), numbers, fps, source.plate), len(out), fps)
+        return (images, DAVSource(str(pattern), numbers, fps, source.plate), len(images), fps)
 
 
 NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS = mappings(DAV_LoadPlate)

@@ -235,6 +235,7 @@ class _Shot:
         self.outputs, self.numbers, skip = open_outputs(
             self.job.source, run, self.model, self.job.output, self.formats, self.names
         )
+        self.size = plate_size(getattr(self.job.source, "plate", None))  # the plate's own size (H, W) or None
         self.on_total(-len(skip))
         if len(skip) == run.num_frames:
             self._close()
@@ -338,7 +339,7 @@ class _Shot:
 
     def _write(self, index: int, disparity) -> None:
         start = time.perf_counter()
-        self.outputs.write(self.numbers[index], to_storage_size(disparity, plate_size(getattr(self.job.source, "plate", None))))
+        self.outputs.write(self.numbers[index], to_storage_size(disparity, self.size))
         self.times.write += time.perf_counter() - start
         self.computed += 1
         self.on_frames(1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..dav_core.io.sequences import ON_MISSING
 from . import _comfy
 from .checks import verdict
 from .declare import mappings, node
@@ -118,7 +119,7 @@ def frame_range_error(frame_range) -> str | None:
         "display": lambda: choice(_colour_choices()[1], AUTO, "Display the plate is viewed on; auto = the config's default"),
         "view": lambda: choice(_colour_choices()[2], AUTO, "View transform; auto = the display's default view"),
         "layer": tip("STRING", "", "EXR layer or part holding the picture (empty = the RGB beauty)"),
-        "on_missing": choice(("hold", "error"), "hold", "A frame missing from the range: hold the previous "
+        "on_missing": choice(ON_MISSING, "hold", "A frame missing from the range: hold the previous "
                              "frame (no depth is saved for it), or stop with an error"),
         "frame_range": tip("STRING", "", "Frames to load, by the plate's own numbers: 1001-1050, or empty for all"),
         "max_resolution": resolution("Downscale so the longer side is at most this (0 = full size)"),

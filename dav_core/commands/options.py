@@ -9,6 +9,7 @@ import argparse
 import logging
 
 from ..choices import PASS_CHAINING, PRECISIONS
+from ..io.sequences import ON_MISSING
 from ..settings import DEFAULTS, LongVideoSettings, build_settings
 
 logger = logging.getLogger(__name__)
@@ -156,7 +157,7 @@ def add_plate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--on-missing",
         default="hold",
-        choices=("hold", "error"),
+        choices=ON_MISSING,
         help="frames missing from a sequence: hold (read the frame before; no output for them) or error "
         "(default hold)",
     )

@@ -53,7 +53,15 @@ def register(subparsers) -> None:
             "AbsRel, delta1 (one scale/shift per clip, the video protocol), TAE and frames/s."
         ),
     )
-    p.add_argument("--data", type=Path, required=True, help="synthetic dataset folder (clip_XXXXXX/ inside)")
+    p.add_argument(
+        "--data", type=Path, default=None, help="synthetic dataset folder (clip_XXXXXX/ inside); needed unless --real"
+    )
+    p.add_argument(
+        "--real",
+        action="store_true",
+        help="also score real photographs with ground truth (scikit-image's Middlebury motorcycle) beside a "
+        "constant and a ramp, and the background change of a still camera over one",
+    )
     add_model_options(p)
     p.add_argument("--json", type=Path, default=None, help="write per-clip and mean results to this file")
     p.add_argument(
@@ -323,23 +331,34 @@ def format_family_table(families: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .evaluate_real import evaluate_real, format_real_table
+
     methods = parse_methods(args.methods)
     settings = settings_from_args(args, memory="off")  # evaluated at the sizes given
-    paths = _clip_paths(args)
+    if args.data is None and not args.real:
+        raise ValueError("--data: give a synthetic dataset folder (made by `dav synth`), or --real, or both")
+    paths = _clip_paths(args) if args.data is not None else []
     model = load_model(args)
     settings = settings.for_model(model)
     args.window = settings.window  # the `windows` baseline uses the same length; reported as run
-    logger.info("%d clip(s), methods %s, window %d", len(paths), methods, settings.window)
-    clips, skipped = _score_clips(model, paths, methods, settings, args)
-    if not clips:
-        raise ValueError(f"--data: none of the {len(paths)} clip(s) in {args.data} could be scored")
-    mean = summarize(clips, methods)
-    families = summarize_families(clips, methods)
-    print(format_table(mean, len(clips)))
-    if len(families) > 1:
-        print(format_family_table(families))
+    clips, skipped, mean, families = [], [], {}, {}
+    if paths:
+        logger.info("%d clip(s), methods %s, window %d", len(paths), methods, settings.window)
+        clips, skipped = _score_clips(model, paths, methods, settings, args)
+        if not clips:
+            raise ValueError(f"--data: none of the {len(paths)} clip(s) in {args.data} could be scored")
+        mean = summarize(clips, methods)
+        families = summarize_families(clips, methods)
+        print(format_table(mean, len(clips)))
+        if len(families) > 1:
+            print(format_family_table(families))
+    real = evaluate_real(model, settings, methods, args.max_depth) if args.real else None
+    if real is not None:
+        print(format_real_table(real))
     if args.json is not None:
         report = _report(args, model, methods, clips, skipped, mean, families)
+        if real is not None:
+            report["real"] = real
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2))
         logger.info("wrote %s", args.json)
@@ -414,7 +433,7 @@ def _report(args, model, methods, clips, skipped, mean, families) -> dict:
     """The JSON report: model, data, settings, protocol, per-clip results and the means."""
     return {
         "model": str(model.source),
-        "data": str(Path(args.data)),
+        "data": None if args.data is None else str(Path(args.data)),
         "device": str(model.device),
         "methods": methods,
         "settings": {

@@ -30,6 +30,7 @@ from .io.output_names import DEFAULT_NAME, check_name
 from .io.plate import PlateInfo
 from .io.writers import read_manifest
 from .longvideo.sources import FrameSource
+from .models.default import model_record
 from .models.loading import DAVModel
 from .resize import resize_frames
 from .run import ResolvedRun, resolve_run
@@ -84,7 +85,7 @@ def job_identity(source: FrameSource, run: ResolvedRun, model: DAVModel) -> dict
     return {
         "input": source.fingerprint(),
         "settings": run.settings.identity(),
-        "model": {"source": str(model.source), "dtype": str(model.dtype).removeprefix("torch.")},
+        "model": {**model_record(model.source), "dtype": str(model.dtype).removeprefix("torch.")},
     }
 
 

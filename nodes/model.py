@@ -11,7 +11,8 @@ from ._comfy import log
 from .declare import mappings, node
 from .widgets import choice
 
-BUNDLED_NAME = "dav_tiny.safetensors (bundled)"
+BUNDLED_NAME = "dav_tiny.safetensors (bundled demo: synthetic training only)"
+LEGACY_BUNDLED_NAMES = ("dav_tiny.safetensors (bundled)",)  # what workflows saved before the demo label
 DOWNLOAD_CHOICE = "download: hhyangcs/depth-any-video"  # dav_core.models.download.DEFAULT_REPO
 
 
@@ -26,23 +27,25 @@ def _is_diffusers_folder(path: Path) -> bool:
 
 
 def list_checkpoints() -> list[str]:
-    """Checkpoint names: the bundled model (when present), then bundles and folders in the model dirs."""
-    names: list[str] = []
-    if _bundled_path().is_file():
-        names.append(BUNDLED_NAME)
+    """Checkpoint names, the first being a new node's default: installed weights first (model folders in
+    the published layout, then single-file bundles), then the bundled demo, then the published model's
+    download when it is not installed."""
+    folders: list[str] = []
+    bundles: list[str] = []
     for base in _comfy.model_dirs():
         if not base.is_dir():
             continue
-        found = []
         for path in sorted(base.rglob("*")):
             rel = path.relative_to(base)
             if any(part.startswith(".") for part in rel.parts):
                 continue
             if path.is_file() and path.suffix == ".safetensors" and not _inside_folder_model(path, base):
-                found.append(rel.as_posix())
+                bundles.append(rel.as_posix())
             elif path.is_dir() and _is_diffusers_folder(path):
-                found.append(rel.as_posix())
-        names += [n for n in found if n not in names]
+                folders.append(rel.as_posix())
+    names = list(dict.fromkeys(folders + bundles))
+    if _bundled_path().is_file():
+        names.append(BUNDLED_NAME)
     if _comfy.model_dirs() and _published_folder() not in names:
         names.append(DOWNLOAD_CHOICE)
     return names
@@ -73,7 +76,7 @@ def _inside_folder_model(path: Path, base: Path) -> bool:
 
 
 def resolve_checkpoint(name: str) -> Path:
-    if name == BUNDLED_NAME:
+    if name == BUNDLED_NAME or name in LEGACY_BUNDLED_NAMES:
         path = _bundled_path()
         if not path.is_file():
             raise FileNotFoundError(

@@ -158,7 +158,8 @@ def test_pack_imports_and_every_node_is_listed(server):
     for node_id in node_ids:
         assert info[node_id]["category"] == "DepthAnyVideo"
     checkpoints = info["LoadDAVModel"]["input"]["required"]["checkpoint"][0]
-    assert checkpoints[0] == "dav_tiny.safetensors (bundled)" and "tiny_dav" in checkpoints
+    bundled = "dav_tiny.safetensors (bundled demo: synthetic training only)"
+    assert checkpoints.index("tiny_dav") < checkpoints.index(bundled), "installed weights come before the demo"
     assert info["DAV_LoadVideo"]["input"]["required"]["video"][0] == ["sample.mp4"]
     inputs = server["comfy"] / "input"
     assert sorted(p.name for p in inputs.rglob("*")) == ["sample.mp4"], "input/ holds what the pack did not put there"
@@ -229,7 +230,7 @@ def _file_to_file(**inputs) -> dict:
     """Load model -> DAV Video Depth To Files, the first 4 frames of the clip, with ``inputs`` changed."""
     files = next(v for v in _workflow("long_video_depth").values() if v["class_type"] == "DAV_VideoDepthToFiles")
     files["inputs"].update({"end_frame": 4, "steps": 1, "window": 4, "max_keyframes_per_pass": 3, **inputs})
-    model = {"inputs": {"checkpoint": "dav_tiny.safetensors (bundled)", "precision": "auto"}, "class_type": "LoadDAVModel"}
+    model = {"inputs": {"checkpoint": "dav_tiny.safetensors (bundled demo: synthetic training only)", "precision": "auto"}, "class_type": "LoadDAVModel"}
     return {"1": model, "2": {**files, "inputs": {**files["inputs"], "dav_model": ["1", 0]}}}
 
 

@@ -140,7 +140,7 @@ def test_ui_workflow_layout_groups_and_defaults(path):
             assert not overlap, f"nodes {a[0]} and {b[0]} overlap"
     api = json.loads((path.parent / "api" / path.name).read_text())
     loaders = [n for n in api.values() if n["class_type"] == "LoadDAVModel"]
-    assert [n["inputs"]["checkpoint"] for n in loaders] == ["dav_tiny.safetensors (bundled)"]
+    assert [n["inputs"]["checkpoint"] for n in loaders] == ["dav_tiny.safetensors (bundled demo: synthetic training only)"]
     videos = [n["inputs"][key] for n in api.values() for key in ("video", "file")
               if isinstance(n["inputs"].get(key), str)]  # video lists (a linked VIDEO is a [node, slot] pair)
     assert videos and set(videos) == {"sample.mp4"}

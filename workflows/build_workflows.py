@@ -311,7 +311,7 @@ class Graph:
         return next(n["type"] for n in self.nodes if n["id"] == node_id)
 
 
-MODEL = "dav_tiny.safetensors (bundled)"
+MODEL = "dav_tiny.safetensors (bundled demo: synthetic training only)"
 VIDEO = "sample.mp4"
 FRAMES = {"start_frame": 0, "end_frame": 0, "stride": 1}
 # DAV Video Depth To Files at its defaults: each workflow sets its own folder, resume and colours

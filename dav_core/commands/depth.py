@@ -16,7 +16,9 @@ from .options import (
     add_plate_options,
     add_sampling_options,
     add_setting,
+    announce_model,
     load_model,
+    model_path,
     option_names,
     plate_options,
     settings_from_args,
@@ -267,9 +269,10 @@ def _on_farm(args, jobs, settings, formats, names) -> int:
         from ..io.output_folder import prepare_output_folder
 
         prepare_output_folder(args.output, "--output")
+    announce_model(model_path(args))  # once here, not once per worker
     loader = functools.partial(load_model, argparse.Namespace(
         model=args.model, precision=args.precision, device=args.device, compile=args.compile
-    ))  # fmt: skip
+    ), announce=False)  # fmt: skip
     total = sum(j.source.num_frames for j in jobs if j.source is not None)
     with Farm(loader, args.workers, args.ray, args.threads) as farm, tqdm(
         total=total, unit="frame", disable=args.no_progress, file=sys.stderr, desc="depth"

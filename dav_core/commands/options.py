@@ -50,15 +50,32 @@ def add_model_options(p: argparse.ArgumentParser, required: bool = False) -> Non
     )
 
 
-def load_model(args: argparse.Namespace):
-    """The model that --model/--precision/--device name, on its device."""
+def model_path(args: argparse.Namespace):
+    """The model --model names, else the default (``$DAV_MODEL``, else the bundled demo)."""
+    from ..models.default import default_model_path
+
+    return args.model or default_model_path()
+
+
+def announce_model(path) -> None:
+    """One line when the bundled demo model is about to run: what it is and how to get the real weights."""
+    from ..models.default import bundled_notice, is_bundled
+
+    if is_bundled(path):
+        logger.warning(bundled_notice())
+
+
+def load_model(args: argparse.Namespace, announce: bool = True):
+    """The model that --model/--precision/--device name, on its device (``announce``: say so when it is
+    the bundled demo)."""
     import torch
 
-    from ..models.default import default_model_path
     from ..models.loading import load_dav
 
     device = resolve_device(args.device, torch)
-    path = args.model or default_model_path()
+    path = model_path(args)
+    if announce:
+        announce_model(path)
     model = load_dav(path, dtype=args.precision, device=device)
     if getattr(args, "compile", False):
         model.compile()

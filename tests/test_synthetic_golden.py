@@ -1,5 +1,5 @@
 """Golden hashes of generated synthetic clips: any change to the random draws or to the scene construction
-of a scene family (room, corridor, street, terrain, tabletop, outdoor) changes a hash here.
+of a scene family (room, corridor, street, terrain, tabletop, outdoor, showroom) changes a hash here.
 
 The scene-description hashes cover everything :func:`sample_clip` returns (primitives with their shapes,
 poses, materials, motions and meshes; lights; environment; bounds; scene info; camera poses, times,
@@ -37,6 +37,8 @@ SCENE_GOLDEN = {
     ("tabletop", 15): "572cebebba7624426611f3711fafd1bcba44bd2cf1d670dff1f68c6f6391b5e6",
     ("outdoor", 6): "3d57a5298bbd2f66479ddf5e4fba34127fa67031bb54f96cac20b39cca570144",
     ("outdoor", 16): "d262c34941629e72085582f6734189f1a8f3cf140ac8eec4df85351966cae84c",
+    ("showroom", 7): "13e96100914ead269f11864999d733aabe6fd0cedd70ca31ca3b8c7738840b76",
+    ("showroom", 17): "5f39e85330c6ce3f43729e1b7763070270be9af4d7dad6a0feafb775feeb790d",
 }
 
 # one digest over many seeds per family (and over the random choice of family and clip length), so that
@@ -49,7 +51,9 @@ SWEEP_GOLDEN = {
     "terrain": "bfd6570a5217c00bcd05d64a79aa8c3f4a86dbc710d1ffaab034a9252164e3b4",
     "tabletop": "4c65938783ab7f8af48ce873069d439141e59e255ff54472ff185f8decd4cb3d",
     "outdoor": "ef1535138d7966fd8a40bdf280b6df29a24f41f6cb79f082e654bc579e9d49fc",
-    None: "a8884c602d41c549299bbd7b90fc1e62aa7acea8f0a02856356199d6c5509b78",
+    "showroom": "c0508804e3df7e8282b136f0d67bccc9614eaabf04651f53927fdbf2add4b338",
+    # moved when showroom joined SCENE_PROBS (the random family choice changed; each family's draws did not)
+    None: "a965797017b1cef1383ffcb6123d4215fbfff0988bc07c3c9d98811be7f7ad73",
 }
 
 # (scene type, seed) -> sha256 of the ray-cast clip render_clip(sample_clip(seed, 4, 32, 32, scene_type))
@@ -60,6 +64,7 @@ RENDER_GOLDEN = {
     ("terrain", 4): "3334ad8ec44ea7872b60cdfd882504118f29bebb9918c6a293f52f62382476c7",
     ("tabletop", 5): "d67affe2af106021e8bb6d4ce8d847ed915f4d056af32bd829233e92df047f65",
     ("outdoor", 6): "3d1cd50b13021348ec25329b692373f0480d338695e11d93a587816d8e856e1c",
+    ("showroom", 7): "5f51044f223609a86e85b7beb6a1f1b1e073cabac8c9d30b4bcc22f1f7e5ea8c",
 }
 
 

@@ -30,6 +30,7 @@ from dav_core.synthetic.sensor import (
     EFFECT_NAMES,
     SensorEffects,
     apply_sensor,
+    haze_allowed,
     pose_at_offset,
     predicted_noise_std,
     quantise,
@@ -130,7 +131,8 @@ def test_effects_are_deterministic(renderer):
     a = generate_clip(seed, 3, (32, 32), renderer=renderer, effects="auto")
     b = generate_clip(seed, 3, (32, 32), renderer=renderer, effects="auto")
     np.testing.assert_array_equal(a.rgb, b.rgb)
-    assert a.meta["sensor"] == b.meta["sensor"] == sample_sensor(seed).to_meta()
+    hazy = haze_allowed(a.scene_type, a.meta["scene_info"])  # open-air clips may draw haze
+    assert a.meta["sensor"] == b.meta["sensor"] == sample_sensor(seed, hazy).to_meta()
     clean = generate_clip(seed, 3, (32, 32), renderer=renderer, effects="none")
     assert not np.array_equal(a.rgb, clean.rgb)
 
@@ -211,8 +213,9 @@ def test_synth_effects_setting_meta_and_resume(tmp_path, renderer):
     assert json.loads((out / "dataset.json").read_text())["effects"] == "auto"
     clips = list(iter_clips(out))
     for c in clips:
-        assert c.meta["sensor"]["clean"] == sample_sensor(c.seed).clean
-        assert {k: c.meta["sensor"][k] for k in sample_sensor(c.seed).to_meta()} == sample_sensor(c.seed).to_meta()
+        want = sample_sensor(c.seed, haze_allowed(c.scene_type, c.meta["scene_info"])).to_meta()
+        assert c.meta["sensor"]["clean"] == want["clean"]
+        assert {k: c.meta["sensor"][k] for k in want} == want
     assert clips[0].meta["sensor"]["clean"] is False
     with pytest.raises(ValueError, match="other settings"):
         _synth([*common, "--workers", "1", "--no-progress", "--effects", "none"])

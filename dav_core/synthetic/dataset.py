@@ -64,13 +64,13 @@ def render_clip(spec, renderer, effects="none") -> SyntheticClip:
     """Render a :class:`~dav_core.synthetic.generators.ClipSpec` with a renderer into a clip.
 
     ``effects``: "none" (default: the clean render), "auto" (camera/sensor effects sampled from the clip
-    seed, :func:`~dav_core.synthetic.sensor.sample_sensor`) or a :class:`~dav_core.synthetic.sensor.SensorEffects`.
+    seed, :func:`~dav_core.synthetic.sensor.sample_sensor`; haze only for open-air scenes) or a :class:`~dav_core.synthetic.sensor.SensorEffects`.
     Effects change only the RGB; depth, validity, poses and intrinsics stay exact.
     """
     from . import __version__
-    from .sensor import render_with_sensor, resolve_effects
+    from .sensor import haze_allowed, render_with_sensor, resolve_effects
 
-    sensor = resolve_effects(effects, spec.seed)
+    sensor = resolve_effects(effects, spec.seed, haze_allowed(spec.scene.scene_type, spec.scene.info))
     if sensor is None or sensor.clean:
         res, sensor_meta = renderer.render(spec.scene, spec.track), ({} if sensor is None else sensor.to_meta())
     else:

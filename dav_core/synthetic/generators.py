@@ -1,4 +1,5 @@
-"""Procedural scenes and clips: rooms, indoor corridors, streets, open terrain, table tops and outdoor walks.
+"""Procedural scenes and clips: rooms, indoor corridors, streets, open terrain, table tops, outdoor walks and
+showrooms.
 
 Everything is drawn from one ``numpy.random.Generator`` seeded by the clip seed, so a clip is a pure
 function of ``(seed, frames, height, width)``. Order of construction: scene shell -> camera path -> static
@@ -18,11 +19,20 @@ import numpy as np
 
 from .camera import CameraTrack, intrinsics_off_centre
 from .scene import Scene
-from .scenes import corridor_scene, outdoor_scene, room_scene, street_scene, tabletop_scene, terrain_scene
+from .scenes import (
+    corridor_scene,
+    outdoor_scene,
+    room_scene,
+    showroom_scene,
+    street_scene,
+    tabletop_scene,
+    terrain_scene,
+)
 from .textures import remix_textures
 
-SCENE_TYPES = ("room", "corridor", "street", "terrain", "tabletop", "outdoor")
-SCENE_PROBS = (0.18, 0.12, 0.15, 0.15, 0.2, 0.2)
+SCENE_TYPES = ("room", "corridor", "street", "terrain", "tabletop", "outdoor", "showroom")
+# the first six scaled by 0.75 (their old ratios kept), showroom 0.25
+SCENE_PROBS = (0.135, 0.09, 0.1125, 0.1125, 0.15, 0.15, 0.25)
 FOV_RANGE = (30.0, 100.0)  # horizontal field of view, degrees
 PRINCIPAL_SHIFT = 0.08  # principal point offset, fraction of the image size (60 % of clips)
 FPS_CHOICES = (10, 12, 15, 24, 25, 30)
@@ -48,6 +58,7 @@ _BUILDERS = {
     "terrain": terrain_scene,
     "tabletop": tabletop_scene,
     "outdoor": outdoor_scene,
+    "showroom": showroom_scene,
 }
 
 
@@ -108,4 +119,5 @@ __all__ = [
     "terrain_scene",
     "tabletop_scene",
     "outdoor_scene",
+    "showroom_scene",
 ]

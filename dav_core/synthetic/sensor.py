@@ -1,16 +1,19 @@
-"""Camera and sensor imperfections for rendered clips: motion blur, defocus, vignetting, exposure, white
-balance and Poisson-Gaussian noise. Depth, validity, poses and intrinsics are never touched.
+"""Camera and sensor imperfections for rendered clips: motion blur, atmospheric haze, defocus, vignetting,
+exposure, white balance, Poisson-Gaussian noise and a global tone curve (gamma, contrast, saturation).
+Depth, validity, poses and intrinsics are never touched.
 
 The renderers return display RGB, ``uint8(round(255 * (1 - exp(-x)) ** (1/2.2)))`` of the exposed linear
 radiance ``x`` (see ``shading.tonemap``). That display transform is known and invertible, so every effect
 works in linear light: ``x = -log(1 - y ** 2.2)`` (a saturated 255 maps to ``X_MAX``, so clipped highlights
 stay clipped), then the effects in camera order, then the same display transform and rounding:
 
-    motion blur (S sub-frame renders averaged) -> defocus -> vignetting -> exposure / white balance
-    -> shot + read noise -> display transform -> uint8
+    motion blur (S sub-frame renders averaged) -> haze -> defocus -> vignetting -> exposure / white
+    balance -> shot + read noise -> display transform -> tone curve -> uint8
 
 Per-clip parameters (:class:`SensorEffects`) come from :func:`sample_sensor`, which draws from its own
-stream ``default_rng([seed, SENSOR_STREAM])``, so the scene draws of the same seed are unaffected.
+stream ``default_rng([seed, SENSOR_STREAM])`` (haze and tone curve from ``[seed, SENSOR_STREAM,
+GRADING_STREAM]``, so adding them left the older draws unchanged), so the scene draws of the same seed are
+unaffected. Haze is drawn only for open-air clips (:func:`haze_allowed`).
 """
 
 from __future__ import annotations
@@ -23,8 +26,22 @@ import numpy as np
 
 SENSOR_STREAM = 0x5E2503  # second word of the sensor's seed sequence
 NOISE_STREAM = 1  # third word: the per-pixel noise draws
+GRADING_STREAM = 2  # third word: haze and tone-curve parameters
 EFFECTS_MODES = ("auto", "none")
-EFFECT_NAMES = ("exposure", "white_balance", "low_light", "noise", "motion_blur", "defocus", "vignette")
+EFFECT_NAMES = (
+    "exposure",
+    "white_balance",
+    "low_light",
+    "noise",
+    "motion_blur",
+    "defocus",
+    "vignette",
+    "haze",
+    "tone",
+)
+HAZY_FAMILIES = ("outdoor", "street", "terrain")  # + showroom clips with sky
+HAZE_PROBABILITY = 0.6  # of the non-clean clips of an open-air scene
+TONE_PROBABILITY = 0.5  # of the non-clean clips
 GAMMA = 2.2
 Y_MAX = 1.0 - 0.25 / 255  # display value a saturated 255 is read as (still rounds to 255)
 X_MAX = -math.log(1.0 - Y_MAX**GAMMA)  # ~6.0: linear value of a saturated pixel
@@ -46,6 +63,11 @@ class SensorEffects:
     defocus_coc: float = 0.0  # circle-of-confusion diameter at infinity, pixels per 128 px of width
     focus_scale: float = 1.0  # focus distance = focus_scale * median valid depth of the clip
     vignette: float = 0.0  # linear-light fall-off at the image corners (1 - vignette * r^2)
+    haze_visibility: float = 0.0  # metres; blend toward haze_color by 1 - exp(-depth / visibility); 0 = off
+    haze_color: tuple[float, float, float] = (0.0, 0.0, 0.0)  # linear RGB of the haze (and of the sky)
+    tone_gamma: float = 1.0  # display value y -> y ** gamma
+    tone_contrast: float = 0.0  # S-curve strength: y + c (smoothstep(y) - y); negative flattens
+    tone_saturation: float = 1.0  # chroma scale about the luminance
 
     @property
     def clean(self) -> bool:
@@ -61,6 +83,7 @@ class SensorEffects:
         d = dataclasses.asdict(self)
         d["effects"] = list(self.effects)
         d["white_balance"] = list(self.white_balance)
+        d["haze_color"] = list(self.haze_color)
         return {"clean": False, **d}
 
 
@@ -68,8 +91,33 @@ def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
     return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
 
 
-def sample_sensor(seed: int) -> SensorEffects:
+def haze_allowed(scene_type: str, info: dict | None = None) -> bool:
+    """Whether a clip of ``scene_type`` (with scene ``info``) is open air, so haze may be drawn for it."""
+    return scene_type in HAZY_FAMILIES or (scene_type == "showroom" and bool((info or {}).get("sky")))
+
+
+def _sample_grading(seed: int) -> dict:
+    """Haze and tone-curve parameters (own stream: the older sensor draws are unchanged)."""
+    rng = np.random.default_rng([int(seed), SENSOR_STREAM, GRADING_STREAM])
+    haze_on, tone_on = rng.random() < HAZE_PROBABILITY, rng.random() < TONE_PROBABILITY
+    visibility = _log_uniform(rng, 20.0, 300.0)
+    colour = np.array([0.8, 0.85, 0.95]) * np.exp(rng.normal(0, 0.08, 3)) * _log_uniform(rng, 0.6, 1.6)
+    gamma = _log_uniform(rng, 0.7, 1.4)
+    contrast, saturation = float(rng.uniform(-0.3, 0.6)), float(rng.uniform(0.6, 1.4))
+    return {
+        "haze": haze_on,
+        "tone": tone_on,
+        "haze_visibility": visibility,
+        "haze_color": tuple(float(c) for c in colour),
+        "tone_gamma": gamma,
+        "tone_contrast": contrast,
+        "tone_saturation": saturation,
+    }
+
+
+def sample_sensor(seed: int, hazy: bool = False) -> SensorEffects:
     """Deterministic sensor parameters for clip ``seed``: ~35% clean, else a random subset of effects.
+    ``hazy``: the clip is open air (:func:`haze_allowed`), so atmospheric haze may be drawn.
 
     Every value is drawn whether or not its effect is active, so the draws never shift between clips.
     """
@@ -101,6 +149,9 @@ def sample_sensor(seed: int) -> SensorEffects:
         on[fallback] = True
     if on["low_light"]:
         on["noise"] = True
+    grading = _sample_grading(seed)
+    on["haze"] = bool(hazy) and grading["haze"]
+    on["tone"] = grading["tone"]
     wb = np.exp([temp, tint, -temp])
     wb = wb / (0.2126 * wb[0] + 0.7152 * wb[1] + 0.0722 * wb[2])  # keep luminance
     noise = strong if on["low_light"] else mild
@@ -117,15 +168,21 @@ def sample_sensor(seed: int) -> SensorEffects:
         defocus_coc=coc if on["defocus"] else 0.0,
         focus_scale=focus if on["defocus"] else 1.0,
         vignette=vignette if on["vignette"] else 0.0,
+        haze_visibility=grading["haze_visibility"] if on["haze"] else 0.0,
+        haze_color=grading["haze_color"] if on["haze"] else (0.0, 0.0, 0.0),
+        tone_gamma=grading["tone_gamma"] if on["tone"] else 1.0,
+        tone_contrast=grading["tone_contrast"] if on["tone"] else 0.0,
+        tone_saturation=grading["tone_saturation"] if on["tone"] else 1.0,
     )
 
 
-def resolve_effects(effects, seed: int) -> SensorEffects | None:
-    """``"none"``/None -> None (clean render), ``"auto"`` -> :func:`sample_sensor`, or a SensorEffects."""
+def resolve_effects(effects, seed: int, hazy: bool = False) -> SensorEffects | None:
+    """``"none"``/None -> None (clean render), ``"auto"`` -> :func:`sample_sensor` (``hazy``: an open-air
+    clip), or a SensorEffects."""
     if effects is None or effects == "none":
         return None
     if effects == "auto":
-        return sample_sensor(seed)
+        return sample_sensor(seed, hazy)
     if isinstance(effects, SensorEffects):
         return effects
     raise ValueError(f"effects must be 'auto', 'none' or a SensorEffects, not {effects!r}")
@@ -272,6 +329,25 @@ def defocus(lin: np.ndarray, coc: np.ndarray) -> np.ndarray:
     return out
 
 
+# ------------------------------------------------------------------------------------ haze, tone curve
+
+
+def haze(lin: np.ndarray, depth: np.ndarray, valid: np.ndarray, visibility: float, colour) -> np.ndarray:
+    """Atmospheric perspective: each pixel blended toward the haze ``colour`` (linear RGB) by
+    ``1 - exp(-depth / visibility)``; invalid depth (sky) takes the full haze colour. lin [T,H,W,3]."""
+    f = np.where(valid, -np.expm1(-np.maximum(depth, 0.0) / float(visibility)), 1.0)[..., None]
+    return (lin * (1.0 - f) + np.asarray(colour, np.float32) * f).astype(np.float32)
+
+
+def tone_curve(y: np.ndarray, gamma: float, contrast: float, saturation: float) -> np.ndarray:
+    """Global grading of display values ``y`` [...,3] in [0, 1]: ``y ** gamma``, an S-curve of strength
+    ``contrast`` (``y + c (3y^2 - 2y^3 - y)``; negative flattens), then saturation about the luminance."""
+    y = np.clip(y, 0.0, 1.0) ** gamma
+    y = y + contrast * (y * y * (3.0 - 2.0 * y) - y)
+    lum = (y * np.array([0.2126, 0.7152, 0.0722], np.float32)).sum(-1, keepdims=True)
+    return np.clip(lum + saturation * (y - lum), 0.0, 1.0)
+
+
 # ------------------------------------------------------------------------------------- exposure, noise
 
 
@@ -312,10 +388,13 @@ def add_noise(lin: np.ndarray, sensor: SensorEffects) -> np.ndarray:
 def apply_sensor(
     lin: np.ndarray, depth: np.ndarray, valid: np.ndarray, K: np.ndarray, sensor: SensorEffects
 ) -> tuple[np.ndarray, dict]:
-    """Linear RGB [T,H,W,3] (motion blur already integrated) -> uint8 display RGB with defocus, vignetting,
-    exposure / white balance and noise; returns the frames and the resolved values for meta.json."""
+    """Linear RGB [T,H,W,3] (motion blur already integrated) -> uint8 display RGB with haze, defocus,
+    vignetting, exposure / white balance, noise and the tone curve; returns the frames and the resolved
+    values for meta.json."""
     T, H, W, _ = lin.shape
     info: dict = {}
+    if "haze" in sensor.effects and sensor.haze_visibility > 0:
+        lin = haze(lin, depth, valid, sensor.haze_visibility, sensor.haze_color)
     if "defocus" in sensor.effects and sensor.defocus_coc > 0:
         median = float(np.median(depth[valid])) if valid.any() else 10.0
         focus = sensor.focus_scale * median
@@ -330,7 +409,10 @@ def apply_sensor(
         lin = lin * vignette_map(H, W, sensor.vignette)[None, :, :, None]
     lin = lin * frame_gains(sensor, T)[:, None, None, :]
     lin = add_noise(lin, sensor)
-    return quantise(to_display(lin)), info
+    y = to_display(lin)
+    if "tone" in sensor.effects:
+        y = tone_curve(y, sensor.tone_gamma, sensor.tone_contrast, sensor.tone_saturation)
+    return quantise(y), info
 
 
 def render_with_sensor(renderer, scene, track, sensor: SensorEffects):

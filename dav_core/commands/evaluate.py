@@ -352,7 +352,7 @@ def run(args: argparse.Namespace) -> int:
         print(format_table(mean, len(clips)))
         if len(families) > 1:
             print(format_family_table(families))
-    real = evaluate_real(model, settings, methods, args.max_depth) if args.real else None
+    real = evaluate_real(model, settings, methods, predict_method, args.max_depth) if args.real else None
     if real is not None:
         print(format_real_table(real))
     if args.json is not None:

@@ -21,12 +21,12 @@ STATIC_FRAMES = 48
 STATIC_SIZE = 96
 
 
-def evaluate_real(model, settings, methods: list[str], max_depth: float = 80.0) -> dict:
-    """``{"images": {name: scores with baselines}, "static": {...}}`` for the model."""
+def evaluate_real(model, settings, methods: list[str], predict_method, max_depth: float = 80.0) -> dict:
+    """``{"images": {name: scores with baselines}, "static": {...}}`` for the model;
+    ``predict_method(model, method, frames, settings, window)`` runs one method (``dav eval``'s)."""
     import numpy as np
 
     from ..real_images import passes, real_images, score_with_baselines
-    from .evaluate import predict_method
 
     images = {}
     for image in real_images():
@@ -36,15 +36,15 @@ def evaluate_real(model, settings, methods: list[str], max_depth: float = 80.0) 
         scores["pass"] = passes(scores)
         scores["source"] = image.source
         images[image.name] = scores
-    static = evaluate_static(model, settings, [m for m in methods if m in STATIC_METHODS] or ["keyframes"])
+    chosen = [m for m in methods if m in STATIC_METHODS] or ["keyframes"]
+    static = evaluate_static(model, settings, chosen, predict_method)
     return {"images": images, "static": static}
 
 
-def evaluate_static(model, settings, methods: list[str]) -> dict:
+def evaluate_static(model, settings, methods: list[str], predict_method) -> dict:
     """Background change per method on the still-camera clip of the first real image; always includes
     ``per-frame``, the reference of ``ratio_to_per_frame``."""
     from ..real_images import background_change, real_images, static_camera_clip
-    from .evaluate import predict_method
 
     image = real_images()[0]
     clip = static_camera_clip(image, frames=STATIC_FRAMES, size=STATIC_SIZE)

@@ -41,7 +41,7 @@ def test_scene_sampling_is_deterministic_and_varied():
     for p, q in zip(a.scene.primitives, b.scene.primitives, strict=True):
         np.testing.assert_array_equal(p.pose_at(0.3), q.pose_at(0.3))
         assert p.material == q.material
-    kinds = {sample_clip(s, 4, 16, 16).scene.scene_type for s in range(16)}
+    kinds = {sample_clip(s, 4, 16, 16).scene.scene_type for s in range(32)}  # seven families
     assert kinds == set(SCENE_TYPES)
     assert not np.array_equal(sample_clip(8, 12, 32, 32).track.c2w, a.track.c2w)
     # every scene type has moving objects and a moving (or panning) camera, unless it is on a tripod

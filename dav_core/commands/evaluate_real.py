@@ -29,7 +29,8 @@ def evaluate_real(model, settings, methods: list[str], predict_method, max_depth
     from ..real_images import passes, real_images, score_with_baselines
 
     images = {}
-    for image in real_images():
+    photos = real_images()
+    for image in photos:
         frames = image.rgb[None].astype(np.float32) / 255.0  # [1,H,W,3]
         pred = predict_method(model, "per-frame", frames, settings, 1)[0]  # [H,W]
         scores = score_with_baselines(pred, image, max_depth=max_depth)
@@ -37,16 +38,15 @@ def evaluate_real(model, settings, methods: list[str], predict_method, max_depth
         scores["source"] = image.source
         images[image.name] = scores
     chosen = [m for m in methods if m in STATIC_METHODS] or ["keyframes"]
-    static = evaluate_static(model, settings, chosen, predict_method)
+    static = evaluate_static(model, settings, chosen, predict_method, photos[0])
     return {"images": images, "static": static}
 
 
-def evaluate_static(model, settings, methods: list[str], predict_method) -> dict:
-    """Background change per method on the still-camera clip of the first real image; always includes
+def evaluate_static(model, settings, methods: list[str], predict_method, image) -> dict:
+    """Background change per method on the still-camera clip of a real image; always includes
     ``per-frame``, the reference of ``ratio_to_per_frame``."""
-    from ..real_images import background_change, real_images, static_camera_clip
+    from ..real_images import background_change, static_camera_clip
 
-    image = real_images()[0]
     clip = static_camera_clip(image, frames=STATIC_FRAMES, size=STATIC_SIZE)
     methods = list(dict.fromkeys([*methods, "per-frame"]))
     change = {}

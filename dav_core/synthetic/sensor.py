@@ -43,6 +43,7 @@ HAZY_FAMILIES = ("outdoor", "street", "terrain")  # + showroom clips with sky
 HAZE_PROBABILITY = 0.6  # of the non-clean clips of an open-air scene
 TONE_PROBABILITY = 0.5  # of the non-clean clips
 GAMMA = 2.2
+REC709_LUMA = (0.2126, 0.7152, 0.0722)  # luminance weights of linear Rec.709 RGB
 Y_MAX = 1.0 - 0.25 / 255  # display value a saturated 255 is read as (still rounds to 255)
 X_MAX = -math.log(1.0 - Y_MAX**GAMMA)  # ~6.0: linear value of a saturated pixel
 
@@ -153,7 +154,7 @@ def sample_sensor(seed: int, hazy: bool = False) -> SensorEffects:
     on["haze"] = bool(hazy) and grading["haze"]
     on["tone"] = grading["tone"]
     wb = np.exp([temp, tint, -temp])
-    wb = wb / (0.2126 * wb[0] + 0.7152 * wb[1] + 0.0722 * wb[2])  # keep luminance
+    wb = wb / float(np.dot(REC709_LUMA, wb))  # keep luminance
     noise = strong if on["low_light"] else mild
     return SensorEffects(
         seed=int(seed),
@@ -344,7 +345,7 @@ def tone_curve(y: np.ndarray, gamma: float, contrast: float, saturation: float) 
     ``contrast`` (``y + c (3y^2 - 2y^3 - y)``; negative flattens), then saturation about the luminance."""
     y = np.clip(y, 0.0, 1.0) ** gamma
     y = y + contrast * (y * y * (3.0 - 2.0 * y) - y)
-    lum = (y * np.array([0.2126, 0.7152, 0.0722], np.float32)).sum(-1, keepdims=True)
+    lum = (y * np.array(REC709_LUMA, np.float32)).sum(-1, keepdims=True)
     return np.clip(lum + saturation * (y - lum), 0.0, 1.0)
 
 

@@ -79,15 +79,16 @@ def test_half_precision_decode_returns_continuous_values(tiny_model):
 
 @pytest.fixture(scope="module")
 def fp32_depth():
-    clip = generate_clip(990001, frames=24, size=(64, 64), backend="auto")
+    clip = generate_clip(990001, frames=24, size=(64, 64), backend="auto", scene_type="room")
     frames = clip.rgb.astype(np.float32) / 255.0
     settings = LongVideoSettings(steps=3, seed=0, max_resolution=64, window=8)
     model = load_dav(BUNDLED_MODEL, dtype="fp32")
     return clip, frames, settings, np.stack([f.disparity for f in stream_depth(model, frames, settings)])
 
 
-# Measured on this clip (24 frames, keyframes + interpolation, 3 steps): bf16 relative L2 error 2.9e-3,
-# mean absolute 1.3e-3, AbsRel 0.0979 vs 0.0978; fp16 3.2e-4 and 1.4e-4. The bounds leave ~3x margin.
+# Measured on this clip (a room, 24 frames, keyframes + interpolation, 3 steps): bf16 relative L2 error
+# 4.8e-3, mean absolute 1.8e-3, AbsRel 0.1563 vs 0.1557; fp16 4.9e-4 and 1.9e-4, AbsRel equal to 2e-5.
+# The bounds leave ~2x margin.
 @pytest.mark.slow
 @pytest.mark.parametrize("precision,max_rel,max_mean_abs", [("bf16", 1e-2, 4e-3), ("fp16", 1e-3, 5e-4)])
 def test_half_precision_depth_error_against_fp32(fp32_depth, precision, max_rel, max_mean_abs):
